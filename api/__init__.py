@@ -1,0 +1,1 @@
+"""The DNC service: GraphQL edge, service layer, delivery and operations."""

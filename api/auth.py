@@ -1,0 +1,123 @@
+"""Bearer tokens: who is calling, and for which organization.
+
+The algorithms are pinned by configuration, `exp` is required, `aud`/`iss` are checked when
+configured, and the user must exist, be active and belong to the token's organization.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from jose import jwt
+from jose.exceptions import JOSEError
+
+from api.settings import HMAC_ALGORITHMS, Settings
+from models import User, UserRole
+
+log = logging.getLogger(__name__)
+
+MAX_TOKEN_LENGTH = 8192
+
+
+class AuthenticationFailed(Exception):
+    """The request carries no usable credentials; the message is for the log only."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The authenticated caller: every read and write is scoped to `organization_id`."""
+
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    role: UserRole
+    email: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is UserRole.ADMIN
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header."""
+    if not authorization:
+        raise AuthenticationFailed("no Authorization header")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Authorization header is not a bearer token")
+    return token.strip()
+
+
+def _uuid_claim(claims: dict[str, Any], name: str) -> uuid.UUID:
+    value = claims.get(name)
+    if not isinstance(value, str):
+        raise AuthenticationFailed(f"claim {name} missing")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise AuthenticationFailed(f"claim {name} is not a UUID") from None
+
+
+def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
+    """Verify `token` and return its (user id, organization id)."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise AuthenticationFailed("token too long")
+    key = settings.jwt_key
+    if key is None:
+        raise AuthenticationFailed("no JWT key configured")
+    try:
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") not in settings.jwt_algorithms:
+            raise AuthenticationFailed(f"algorithm {header.get('alg')!r} not accepted")
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=list(settings.jwt_algorithms),
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={
+                "require_exp": True,
+                "verify_aud": settings.jwt_audience is not None,
+                "require_aud": settings.jwt_audience is not None,
+                "require_iss": settings.jwt_issuer is not None,
+            },
+        )
+    except JOSEError as error:
+        raise AuthenticationFailed(f"token rejected: {error}") from None
+    return _uuid_claim(claims, "sub"), _uuid_claim(claims, "org_id")
+
+
+async def authenticate(authorization: str | None, settings: Settings) -> Viewer:
+    """The active user behind the request's bearer token, in the token's organization."""
+    user_id, organization_id = decode_token(bearer_token(authorization), settings)
+    user = await User.get_or_none(id=user_id, organization_id=organization_id, active=True)
+    if user is None:
+        raise AuthenticationFailed("user unknown, inactive or not in the token's organization")
+    return Viewer(
+        user_id=user.id, organization_id=organization_id, role=UserRole(user.role), email=user.email
+    )
+
+
+def issue_token(
+    *, user_id: uuid.UUID, organization_id: uuid.UUID, settings: Settings, ttl_seconds: int
+) -> str:
+    """A token for `user_id`, signed with the configured HMAC secret."""
+    algorithm = next((a for a in settings.jwt_algorithms if a in HMAC_ALGORITHMS), None)
+    if algorithm is None or not settings.jwt_secret:
+        raise ValueError("issuing tokens needs JWT_SECRET and an HS* algorithm in JWT_ALGORITHMS")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "org_id": str(organization_id),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    token: str = jwt.encode(claims, settings.jwt_secret, algorithm=algorithm)
+    return token

@@ -1,0 +1,53 @@
+"""The per-request GraphQL context: settings, the authenticated viewer and the loaders."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from api.auth import AuthenticationFailed, Viewer, authenticate
+from api.loaders import Loaders
+from api.mail.delivery import Deliverer
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    settings: Settings
+    deliverer: Deliverer
+    _viewer: Viewer | None = field(default=None, init=False)
+    _failure: AuthenticationFailed | None = field(default=None, init=False)
+    _loaders: Loaders | None = field(default=None, init=False)
+
+    async def viewer(self) -> Viewer:
+        """The authenticated caller, checked once per request."""
+        if self._viewer is None and self._failure is None:
+            try:
+                self._viewer = await authenticate(
+                    self.request.headers.get("authorization"), self.settings
+                )
+            except AuthenticationFailed as failure:
+                log.info("authentication failed: %s", failure)
+                self._failure = failure
+        if self._viewer is None:
+            assert self._failure is not None
+            raise self._failure
+        return self._viewer
+
+    async def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders((await self.viewer()).organization_id)
+        return self._loaders
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

@@ -1,0 +1,119 @@
+"""Database set-up: the Tortoise configuration and aerich migrations, one folder per dialect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aerich import Command
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+APP = "models"
+MODEL_MODULES = ["models", "aerich.models"]
+
+
+def dialect_of(database_url: str) -> str:
+    """`sqlite` or `postgres`: aerich writes SQL for one dialect, so each has its own folder."""
+    scheme = urlsplit(database_url).scheme
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in {"postgres", "postgresql", "asyncpg"}:
+        return "postgres"
+    raise ValueError(f"unsupported database URL scheme: {scheme!r}")
+
+
+def migrations_location(database_url: str) -> Path:
+    return MIGRATIONS_ROOT / dialect_of(database_url)
+
+
+def _with_defaults(database_url: str, pool_size: int) -> str:
+    """Add the connection options we rely on unless the URL sets them itself."""
+    parts = urlsplit(database_url)
+    query = dict(parse_qsl(parts.query))
+    if dialect_of(database_url) == "sqlite":
+        query.setdefault("busy_timeout", "10000")
+    else:
+        query.setdefault("maxsize", str(pool_size))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
+    return {
+        "connections": {"default": _with_defaults(database_url, pool_size)},
+        "apps": {APP: {"models": MODEL_MODULES, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _forget_cached_sql() -> None:
+    """Tortoise caches each model's SQL per connection name, not per dialect.
+
+    A process that opens another database under the same name (the test suite runs SQLite,
+    then PostgreSQL) would otherwise send one dialect's SQL to the other.
+    """
+    EXECUTOR_CACHE.clear()
+
+
+async def migrate(database_url: str, pool_size: int = 10) -> list[str]:
+    """Apply pending migrations; returns the names of those applied."""
+    _forget_cached_sql()
+    config = tortoise_config(database_url, pool_size)
+    command = Command(tortoise_config=config, app=APP, location=str(migrations_location(database_url)))
+    await command.init()
+    try:
+        return await command.upgrade(run_in_transaction=True)
+    finally:
+        await Tortoise.close_connections()
+
+
+async def init_orm(database_url: str, pool_size: int = 10) -> None:
+    """Open the ORM for this process; requests in other tasks see it (global fallback)."""
+    _forget_cached_sql()
+    await Tortoise.init(config=tortoise_config(database_url, pool_size), _enable_global_fallback=True)
+
+
+async def close_orm() -> None:
+    await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+async def ping() -> bool:
+    """True while the database answers a trivial query."""
+    try:
+        await connection().execute_query("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+
+# A URL per dialect for generating migrations offline: no database is contacted.
+OFFLINE_URLS = {"sqlite": "sqlite://:memory:", "postgres": "postgres://offline@127.0.0.1:1/offline"}
+
+
+async def make_migration(dialect: str, name: str, root: Path = MIGRATIONS_ROOT) -> str:
+    """Write the migration `name` for one dialect from the current models, without a database.
+
+    Returns the file written, or "" when the models match the last migration. aerich keeps
+    its diff state in class attributes, so call this once per process.
+    """
+    location = root / dialect
+    command = Command(
+        tortoise_config=tortoise_config(OFFLINE_URLS[dialect]), app=APP, location=str(location)
+    )
+    try:
+        if not (location / APP).exists():
+            await command.init_migrations(safe=True)
+            return next(iter(sorted((location / APP).glob("0_*.py")))).name
+        await command.init(offline=True)
+        return await command.migrate(name=name, no_input=True, offline=True)
+    finally:
+        await Tortoise.close_connections()

@@ -1,0 +1,1 @@
+"""The DNC list: phone numbers, the add flow, the list queries and the GraphQL types."""

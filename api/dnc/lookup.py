@@ -1,0 +1,112 @@
+"""Reading the list: pages of entries, one number, and scrubbing a campaign list."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import Q
+
+from api.db import connection
+from api.dnc.phone import MAX_INPUT_LENGTH, scrub_candidates
+from api.errors import BadUserInput
+from api.pagination import Position
+from models import DncEntry, DncReason
+
+_BLOCKED_SQL = {
+    "postgres": "SELECT phone_number FROM dnc_entry"
+    " WHERE organization_id = $1 AND phone_number = ANY($2::text[])",
+    "sqlite": "SELECT phone_number FROM dnc_entry"
+    " WHERE organization_id = ? AND phone_number IN (SELECT value FROM json_each(?))",
+}
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    reason: DncReason | None = None
+    batch_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    phone_number_contains: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[DncEntry]
+    has_next_page: bool
+    total_count: int
+
+
+def _filtered(organization_id: uuid.UUID, where: EntryFilter) -> Q:
+    conditions = [Q(organization_id=organization_id)]
+    if where.reason is not None:
+        conditions.append(Q(reason=where.reason))
+    if where.batch_id is not None:
+        try:
+            conditions.append(Q(batch_id=uuid.UUID(where.batch_id)))
+        except ValueError:
+            raise BadUserInput("`filter.batchId` is not a valid id.") from None
+    if where.created_after is not None:
+        conditions.append(Q(created_at__gt=where.created_after))
+    if where.created_before is not None:
+        conditions.append(Q(created_at__lt=where.created_before))
+    if where.phone_number_contains is not None:
+        digits = "".join(c for c in where.phone_number_contains if c.isascii() and c.isdigit())
+        if not digits or len(where.phone_number_contains) > MAX_INPUT_LENGTH:
+            raise BadUserInput("`filter.phoneNumberContains` must contain 1 to 15 digits.")
+        conditions.append(Q(phone_number__contains=digits))
+    return Q(*conditions, join_type=Q.AND)
+
+
+async def list_entries(
+    *, organization_id: uuid.UUID, where: EntryFilter, first: int, after: Position | None
+) -> EntryPage:
+    """A page of entries, newest first, starting after `after` (keyset: no OFFSET scan)."""
+    condition = _filtered(organization_id, where)
+    total = await DncEntry.filter(condition).count()
+    query = DncEntry.filter(condition)
+    if after is not None:
+        query = query.filter(
+            Q(created_at__lt=after.created_at)
+            | Q(created_at=after.created_at, id__lt=after.id)
+        )
+    rows = list(await query.order_by("-created_at", "-id").limit(first + 1))
+    return EntryPage(entries=rows[:first], has_next_page=len(rows) > first, total_count=total)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    blocked: list[str]
+    invalid: list[str]
+    checked: int
+
+
+async def check_numbers(*, organization_id: uuid.UUID, numbers: Sequence[str]) -> CheckResult:
+    """Which of `numbers` (as given, in input order) are on the list, and which are unreadable.
+
+    One query with one array parameter, whatever the list's size (asyncpg caps parameters).
+    """
+    candidates: list[tuple[str, ...] | None] = [
+        scrub_candidates(raw) if len(raw) <= MAX_INPUT_LENGTH else None for raw in numbers
+    ]
+    wanted = sorted({c for group in candidates if group for c in group})
+    on_list: set[str] = set()
+    if wanted:
+        db = connection()
+        if db.schema_generator.DIALECT == "postgres":
+            _, rows = await db.execute_query(_BLOCKED_SQL["postgres"], [organization_id, wanted])
+        else:
+            _, rows = await db.execute_query(
+                _BLOCKED_SQL["sqlite"], [str(organization_id), json.dumps(wanted)]
+            )
+        on_list = {row["phone_number"] for row in rows}
+    blocked = [
+        raw
+        for raw, group in zip(numbers, candidates, strict=True)
+        if group and any(c in on_list for c in group)
+    ]
+    invalid = [raw for raw, group in zip(numbers, candidates, strict=True) if group is None]
+    return CheckResult(blocked=blocked, invalid=invalid, checked=len(numbers))

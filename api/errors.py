@@ -1,0 +1,49 @@
+"""GraphQL errors with a stable `extensions.code`, and the masking of everything else."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+MASKED_MESSAGE = "Internal server error."
+
+
+class CodedError(GraphQLError):
+    """An expected error that clients switch on by `extensions.code`."""
+
+    code: str = BAD_USER_INPUT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class BadUserInput(CodedError):
+    code = BAD_USER_INPUT
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Parse and validation errors, and errors that carry a code, are part of the contract."""
+    if error.original_error is None:
+        return True
+    return bool(error.extensions and error.extensions.get("code"))
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Hide the message of any unexpected error; the log keeps it under the request id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not is_expected(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            message=MASKED_MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": INTERNAL_SERVER_ERROR},
+        )

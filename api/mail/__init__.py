@@ -1,0 +1,1 @@
+"""Admin notifications: composed in the request, written to the outbox, sent after commit."""

@@ -1,0 +1,78 @@
+"""The background deliverer: sends due outbox rows after commit, and after any restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from api.mail import outbox
+from api.mail.smtp import DeliveryFailed, send
+from api.metrics import DELIVERY_ATTEMPTS
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+
+
+class Deliverer:
+    """One loop per process; `wake()` after a commit makes delivery immediate."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-deliverer")
+
+    async def stop(self) -> None:
+        """Stop between rows; a row being sent keeps its lease and is retried by the next run."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox delivery pass failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_seconds)
+            self._wake.clear()
+
+    async def deliver_due(self) -> int:
+        """Send every row that is due now; returns how many were sent."""
+        sent = 0
+        while rows := await outbox.claim_due(
+            limit=BATCH_SIZE, lease_seconds=self.settings.outbox_lease_seconds
+        ):
+            for row in rows:
+                try:
+                    await send(row, self.settings)
+                except DeliveryFailed as failure:
+                    DELIVERY_ATTEMPTS.labels(outcome="failed").inc()
+                    log.warning(
+                        "email %s to %s not delivered (attempt %d, %s): %s",
+                        row.id,
+                        row.recipient,
+                        row.attempts,
+                        "permanent" if failure.permanent else "will retry",
+                        failure,
+                    )
+                    await outbox.mark_failed(row, error=str(failure), permanent=failure.permanent)
+                else:
+                    DELIVERY_ATTEMPTS.labels(outcome="sent").inc()
+                    await outbox.mark_sent(row)
+                    sent += 1
+        return sent

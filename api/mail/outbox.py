@@ -1,0 +1,127 @@
+"""The email outbox: rows written with the change that caused them, claimed by deliverers.
+
+A claim is a lease: the row is SENDING until `locked_until`; a deliverer that dies mid-send
+leaves it to be claimed again when the lease runs out (at-least-once; the stable Message-ID
+lets receivers drop a duplicate). On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several
+processes claim side by side; SQLite serializes writers, so one UPDATE is already atomic.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from api.db import connection
+from api.mail.messages import EmailMessage
+from models import EmailOutbox, OutboxStatus
+
+_CLAIM = {
+    "postgres": """
+        UPDATE email_outbox SET status = 'SENDING', locked_until = $1, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM email_outbox
+            WHERE (status = 'PENDING' AND next_attempt_at <= $2)
+               OR (status = 'SENDING' AND locked_until <= $2)
+            ORDER BY next_attempt_at
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING id
+    """,
+    "sqlite": """
+        UPDATE email_outbox SET status = 'SENDING', locked_until = ?, attempts = attempts + 1
+        WHERE id IN (
+            SELECT id FROM email_outbox
+            WHERE (status = 'PENDING' AND next_attempt_at <= ?)
+               OR (status = 'SENDING' AND locked_until <= ?)
+            ORDER BY next_attempt_at
+            LIMIT ?
+        )
+        RETURNING id
+    """,
+}
+BACKOFF_BASE_SECONDS = 5
+BACKOFF_CAP_SECONDS = 15 * 60
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def enqueue(
+    *,
+    conn: BaseDBAsyncClient,
+    organization_id: uuid.UUID,
+    dnc_entry_id: uuid.UUID | None,
+    recipients: Iterable[str],
+    message: EmailMessage,
+    now: datetime,
+) -> int:
+    """Write one row per recipient inside the caller's transaction; returns how many."""
+    rows = [
+        EmailOutbox(
+            id=uuid.uuid4(),
+            organization_id=organization_id,
+            dnc_entry_id=dnc_entry_id,
+            recipient=recipient,
+            subject=message.subject,
+            body_text=message.text,
+            body_html=message.html,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for recipient in recipients
+    ]
+    if rows:
+        await EmailOutbox.bulk_create(rows, using_db=conn)
+    return len(rows)
+
+
+async def claim_due(*, limit: int, lease_seconds: int) -> list[EmailOutbox]:
+    """Lease up to `limit` rows that are due (new, retrying, or abandoned by a dead deliverer)."""
+    db = connection()
+    now = utcnow()
+    locked_until = now + timedelta(seconds=lease_seconds)
+    if db.schema_generator.DIALECT == "postgres":
+        _, rows = await db.execute_query(_CLAIM["postgres"], [locked_until, now, limit])
+    else:
+        _, rows = await db.execute_query(_CLAIM["sqlite"], [locked_until, now, now, limit])
+    ids = [row["id"] for row in rows]
+    if not ids:
+        return []
+    return list(await EmailOutbox.filter(id__in=ids).order_by("next_attempt_at"))
+
+
+async def mark_sent(row: EmailOutbox) -> None:
+    await EmailOutbox.filter(id=row.id, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.SENT, sent_at=utcnow(), locked_until=None, last_error=None
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential, capped: 5 s, 10 s, 20 s, ... up to 15 minutes between attempts."""
+    exponent = min(max(attempts - 1, 0), 20)
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2**exponent, BACKOFF_CAP_SECONDS))
+
+
+async def mark_failed(row: EmailOutbox, *, error: str, permanent: bool) -> None:
+    """Schedule the next attempt, or park the row as FAILED when the server refused it for good."""
+    await EmailOutbox.filter(id=row.id, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.FAILED if permanent else OutboxStatus.PENDING,
+        next_attempt_at=utcnow() + backoff(row.attempts),
+        locked_until=None,
+        last_error=error[:2000],
+    )
+
+
+async def depth() -> dict[OutboxStatus, int]:
+    """How many rows are in each state (the operator's view of mail that is not going out)."""
+    counts = dict.fromkeys(OutboxStatus, 0)
+    for status in OutboxStatus:
+        counts[status] = await EmailOutbox.filter(status=status).count()
+    return counts

@@ -1,0 +1,50 @@
+"""Opaque keyset cursors: a position in a list ordered newest first by (created_at, id)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from api.errors import BadUserInput
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Position:
+    created_at: datetime
+    id: uuid.UUID
+
+
+def page_size(first: int | None) -> int:
+    """`first`, checked: null means the default, anything outside 1..500 is refused."""
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"`first` must be between 1 and {MAX_PAGE_SIZE}.")
+    return first
+
+
+def encode_cursor(position: Position) -> str:
+    payload = json.dumps([position.created_at.isoformat(), str(position.id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Position:
+    """The position a cursor stands for; any cursor we did not issue is BAD_USER_INPUT."""
+    try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, entry_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        position = Position(datetime.fromisoformat(created_at), uuid.UUID(entry_id))
+        if position.created_at.tzinfo is None:
+            raise ValueError("naive datetime")
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise BadUserInput("`after` is not a valid cursor.") from None
+    return position

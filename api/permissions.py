@@ -1,0 +1,25 @@
+"""Declared access rules for GraphQL fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from api.auth import AuthenticationFailed
+from api.context import Info
+from api.errors import UNAUTHENTICATED
+
+
+class IsAuthenticated(BasePermission):
+    """A valid bearer token of an active user; the reason of a refusal stays in the log."""
+
+    message = "Authentication required: send a valid bearer token."
+    error_extensions = {"code": UNAUTHENTICATED}
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        try:
+            await info.context.viewer()
+        except AuthenticationFailed:
+            return False
+        return True

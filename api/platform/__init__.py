@@ -1,0 +1,1 @@
+"""Platform data we mirror (organizations, users, batches, call records) and its import."""

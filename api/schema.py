@@ -1,0 +1,60 @@
+"""The GraphQL schema: the root types, the extensions, and error logging."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from api.dnc.mutations import DncMutation
+from api.dnc.queries import DncQuery
+from api.errors import MaskUnexpectedErrors, is_expected
+from api.metrics import OperationMetrics
+from api.platform.queries import PlatformQuery
+
+log = logging.getLogger("api.graphql")
+
+
+@strawberry.type(description="Reading the organization's Do-Not-Call list.")
+class Query(PlatformQuery, DncQuery):
+    pass
+
+
+@strawberry.type(description="Changing the organization's Do-Not-Call list.")
+class Mutation(DncMutation):
+    pass
+
+
+class Schema(strawberry.Schema):
+    """Logs unexpected errors with their traceback (and request id); expected ones briefly."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if is_expected(error):
+                log.info("graphql error: %s", error.message)
+            else:
+                log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+
+
+def build_schema(*, introspection: bool = True, field_suggestions: bool = True) -> Schema:
+    extensions: list[Any] = [OperationMetrics, MaskUnexpectedErrors]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
+    )
+
+
+def schema_sdl() -> str:
+    """The SDL committed as schema.graphql."""
+    return build_schema().as_str() + "\n"
