@@ -68,6 +68,7 @@ class Settings:
     mail_from: str = "dnc@localhost"
     outbox_poll_seconds: float = 5.0
     outbox_lease_seconds: int = 120
+    outbox_retry_base_seconds: float = 5.0
     db_pool_size: int = 10
 
     @property
@@ -114,6 +115,8 @@ class Settings:
             smtp_timeout=_int(env, "SMTP_TIMEOUT", 10),
             mail_from=env.get("MAIL_FROM") or "dnc@localhost",
             outbox_poll_seconds=float(_int(env, "OUTBOX_POLL_SECONDS", 5)),
+            outbox_lease_seconds=_int(env, "OUTBOX_LEASE_SECONDS", 120),
+            outbox_retry_base_seconds=float(_int(env, "OUTBOX_RETRY_BASE_SECONDS", 5)),
             db_pool_size=_int(env, "DB_POOL_SIZE", 10),
         )
         settings.check()

@@ -70,7 +70,12 @@ class Deliverer:
                         "permanent" if failure.permanent else "will retry",
                         failure,
                     )
-                    await outbox.mark_failed(row, error=str(failure), permanent=failure.permanent)
+                    await outbox.mark_failed(
+                        row,
+                        error=str(failure),
+                        permanent=failure.permanent,
+                        retry_base_seconds=self.settings.outbox_retry_base_seconds,
+                    )
                 else:
                     DELIVERY_ATTEMPTS.labels(outcome="sent").inc()
                     await outbox.mark_sent(row)

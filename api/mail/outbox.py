@@ -43,7 +43,6 @@ _CLAIM = {
         RETURNING id
     """,
 }
-BACKOFF_BASE_SECONDS = 5
 BACKOFF_CAP_SECONDS = 15 * 60
 
 
@@ -87,11 +86,12 @@ async def claim_due(*, limit: int, lease_seconds: int) -> list[EmailOutbox]:
     db = connection()
     now = utcnow()
     locked_until = now + timedelta(seconds=lease_seconds)
+    # execute_query_dict: Tortoise's execute_query drops the rows of an UPDATE ... RETURNING.
     if db.schema_generator.DIALECT == "postgres":
-        _, rows = await db.execute_query(_CLAIM["postgres"], [locked_until, now, limit])
+        rows = await db.execute_query_dict(_CLAIM["postgres"], [locked_until, now, limit])
     else:
-        _, rows = await db.execute_query(_CLAIM["sqlite"], [locked_until, now, now, limit])
-    ids = [row["id"] for row in rows]
+        rows = await db.execute_query_dict(_CLAIM["sqlite"], [locked_until, now, now, limit])
+    ids = [uuid.UUID(str(row["id"])) for row in rows]
     if not ids:
         return []
     return list(await EmailOutbox.filter(id__in=ids).order_by("next_attempt_at"))
@@ -103,17 +103,19 @@ async def mark_sent(row: EmailOutbox) -> None:
     )
 
 
-def backoff(attempts: int) -> timedelta:
-    """Exponential, capped: 5 s, 10 s, 20 s, ... up to 15 minutes between attempts."""
+def backoff(attempts: int, base_seconds: float) -> timedelta:
+    """Exponential, capped: base, 2 x base, 4 x base, ... up to 15 minutes between attempts."""
     exponent = min(max(attempts - 1, 0), 20)
-    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2**exponent, BACKOFF_CAP_SECONDS))
+    return timedelta(seconds=min(base_seconds * 2**exponent, BACKOFF_CAP_SECONDS))
 
 
-async def mark_failed(row: EmailOutbox, *, error: str, permanent: bool) -> None:
+async def mark_failed(
+    row: EmailOutbox, *, error: str, permanent: bool, retry_base_seconds: float
+) -> None:
     """Schedule the next attempt, or park the row as FAILED when the server refused it for good."""
     await EmailOutbox.filter(id=row.id, status=OutboxStatus.SENDING).update(
         status=OutboxStatus.FAILED if permanent else OutboxStatus.PENDING,
-        next_attempt_at=utcnow() + backoff(row.attempts),
+        next_attempt_at=utcnow() + backoff(row.attempts, retry_base_seconds),
         locked_until=None,
         last_error=error[:2000],
     )
