@@ -85,8 +85,9 @@ def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
                 "require_iss": settings.jwt_issuer is not None,
             },
         )
-    except JOSEError as error:
-        raise AuthenticationFailed(f"token rejected: {error}") from None
+    except (JOSEError, TypeError, ValueError, OverflowError) as error:
+        # python-jose lets a malformed `exp`/`nbf` (null, a list, infinity) escape as these.
+        raise AuthenticationFailed(f"token rejected: {type(error).__name__}: {error}") from None
     return _uuid_claim(claims, "sub"), _uuid_claim(claims, "org_id")
 
 

@@ -26,8 +26,8 @@ class BadUserInput(CodedError):
 
 
 def is_expected(error: GraphQLError) -> bool:
-    """Parse and validation errors, and errors that carry a code, are part of the contract."""
-    if error.original_error is None:
+    """Parse, validation and input-coercion errors, and errors with a code, are the contract's."""
+    if error.original_error is None or isinstance(error.original_error, GraphQLError):
         return True
     return bool(error.extensions and error.extensions.get("code"))
 

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise.expressions import Q
 
@@ -40,6 +40,14 @@ class EntryPage:
     total_count: int
 
 
+def as_utc(moment: datetime) -> datetime:
+    """UTC, whatever offset the client wrote; none at all means UTC.
+
+    SQLite compares stored UTC timestamps as text, so a bound must be in UTC too.
+    """
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _filtered(organization_id: uuid.UUID, where: EntryFilter) -> Q:
     conditions = [Q(organization_id=organization_id)]
     if where.reason is not None:
@@ -50,12 +58,12 @@ def _filtered(organization_id: uuid.UUID, where: EntryFilter) -> Q:
         except ValueError:
             raise BadUserInput("`filter.batchId` is not a valid id.") from None
     if where.created_after is not None:
-        conditions.append(Q(created_at__gt=where.created_after))
+        conditions.append(Q(created_at__gt=as_utc(where.created_after)))
     if where.created_before is not None:
-        conditions.append(Q(created_at__lt=where.created_before))
+        conditions.append(Q(created_at__lt=as_utc(where.created_before)))
     if where.phone_number_contains is not None:
         digits = "".join(c for c in where.phone_number_contains if c.isascii() and c.isdigit())
-        if not digits or len(where.phone_number_contains) > MAX_INPUT_LENGTH:
+        if not 1 <= len(digits) <= 15 or len(where.phone_number_contains) > MAX_INPUT_LENGTH:
             raise BadUserInput("`filter.phoneNumberContains` must contain 1 to 15 digits.")
         conditions.append(Q(phone_number__contains=digits))
     return Q(*conditions, join_type=Q.AND)
@@ -69,10 +77,8 @@ async def list_entries(
     total = await DncEntry.filter(condition).count()
     query = DncEntry.filter(condition)
     if after is not None:
-        query = query.filter(
-            Q(created_at__lt=after.created_at)
-            | Q(created_at=after.created_at, id__lt=after.id)
-        )
+        at = as_utc(after.created_at)
+        query = query.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=after.id))
     rows = list(await query.order_by("-created_at", "-id").limit(first + 1))
     return EntryPage(entries=rows[:first], has_next_page=len(rows) > first, total_count=total)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from api.context import Info
@@ -44,7 +46,11 @@ class DncMutation:
         description="Put a number on the list from a call; the organization's admins are emailed.",
         permission_classes=[IsAuthenticated],
     )
-    async def add_to_dnc(self, info: Info, input: AddToDncInput) -> AddToDncResult:
+    async def add_to_dnc(
+        self,
+        info: Info,
+        input: Annotated[AddToDncInput, strawberry.argument(description="The number and its call.")],
+    ) -> AddToDncResult:
         try:
             entry = await service.add_to_dnc(
                 viewer=await info.context.viewer(),

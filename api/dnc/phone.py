@@ -50,7 +50,12 @@ def normalize_phone_number(raw: str) -> str:
         raise InvalidPhoneNumber("Phone number is not a valid international number.") from None
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhoneNumber("Phone number is not a valid international number.")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not _DIGITS.fullmatch(e164[1:]):
+        # Valid 7-digit numbers exist (Niue, Tokelau), but a scrub reads only 8 to 15 digits:
+        # such an entry could never block a call, so it is refused rather than silently useless.
+        raise InvalidPhoneNumber("Phone number must have 8 to 15 digits with its country code.")
+    return e164
 
 
 @cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, TypeVar
+
 import strawberry
 
 from api.context import Info
@@ -19,16 +21,24 @@ from api.errors import BadUserInput
 from api.pagination import Position, decode_cursor, encode_cursor, page_size
 from api.permissions import IsAuthenticated
 
+T = TypeVar("T")
+
+
+def _given(value: T | None) -> T | None:
+    """None for an argument left out (UNSET) or null; the value otherwise, even if empty."""
+    return None if value is strawberry.UNSET else value
+
 
 def _entry_filter(where: DncEntryFilter | None) -> lookup.EntryFilter:
-    if where is None:
+    if not where:
         return lookup.EntryFilter()
+    batch_id = _given(where.batch_id)
     return lookup.EntryFilter(
-        reason=where.reason or None,
-        batch_id=str(where.batch_id) if where.batch_id else None,
-        created_after=where.created_after or None,
-        created_before=where.created_before or None,
-        phone_number_contains=where.phone_number_contains or None,
+        reason=_given(where.reason),
+        batch_id=None if batch_id is None else str(batch_id),
+        created_after=_given(where.created_after),
+        created_before=_given(where.created_before),
+        phone_number_contains=_given(where.phone_number_contains),
     )
 
 
@@ -41,16 +51,23 @@ class DncQuery:
     async def dnc_entries(
         self,
         info: Info,
-        first: int | None = 50,
-        after: str | None = strawberry.UNSET,
-        filter: DncEntryFilter | None = strawberry.UNSET,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1 to 500; null means 50.")
+        ] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = strawberry.UNSET,
+        filter: Annotated[
+            DncEntryFilter | None, strawberry.argument(description="Only matching entries.")
+        ] = strawberry.UNSET,
     ) -> DncEntryConnection:
         size = page_size(first)
-        position = decode_cursor(after) if after else None
+        cursor = _given(after)
+        position = None if cursor is None else decode_cursor(cursor)
         viewer = await info.context.viewer()
         page = await lookup.list_entries(
             organization_id=viewer.organization_id,
-            where=_entry_filter(filter or None),
+            where=_entry_filter(_given(filter)),
             first=size,
             after=position,
         )
@@ -76,7 +93,13 @@ class DncQuery:
         description="The entry for a number, in any spelling; null when it is not on the list.",
         permission_classes=[IsAuthenticated],
     )
-    async def dnc_entry(self, info: Info, phone_number: str) -> DncEntry | None:
+    async def dnc_entry(
+        self,
+        info: Info,
+        phone_number: Annotated[
+            str, strawberry.argument(description='Any spelling: "+1 212-555-1234", "0012125551234".')
+        ],
+    ) -> DncEntry | None:
         try:
             number = service.parse_phone_number(phone_number)
         except ValidationFailed as error:
@@ -89,7 +112,13 @@ class DncQuery:
         description="Scrub a list of numbers (100,000 and more, passed as a variable).",
         permission_classes=[IsAuthenticated],
     )
-    async def dnc_check(self, info: Info, phone_numbers: list[str]) -> DncCheckResult:
+    async def dnc_check(
+        self,
+        info: Info,
+        phone_numbers: Annotated[
+            list[str], strawberry.argument(description="The campaign's numbers, in any spelling.")
+        ],
+    ) -> DncCheckResult:
         viewer = await info.context.viewer()
         result = await lookup.check_numbers(
             organization_id=viewer.organization_id, numbers=phone_numbers

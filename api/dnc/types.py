@@ -24,7 +24,7 @@ Code = strawberry.enum(
 
 @strawberry.type(description="A number on the organization's Do-Not-Call list.")
 class DncEntry:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The entry's id.")
     phone_number: str = strawberry.field(description='E.164, e.g. "+12125551234".')
     reason: Reason | None = strawberry.field(description="Classification, when given.")
     note: str | None = strawberry.field(description="Free text given when the number was added.")
@@ -154,21 +154,25 @@ class DncEntryFilter:
 @strawberry.type(description="One entry of a page, with its cursor.")
 class DncEntryEdge:
     cursor: str = strawberry.field(description="Pass as `after` to continue after this entry.")
-    node: DncEntry
+    node: DncEntry = strawberry.field(description="The entry.")
 
 
 @strawberry.type(description="Where a page stands in the whole list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More entries follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="The page was asked for with a cursor, so entries precede it."
+    )
+    start_cursor: str | None = strawberry.field(description="The cursor of the first entry.")
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the last entry: pass it as `after` for the next page."
+    )
 
 
 @strawberry.type(description="A page of entries, newest first.")
 class DncEntryConnection:
-    edges: list[DncEntryEdge]
-    page_info: PageInfo
+    edges: list[DncEntryEdge] = strawberry.field(description="The entries of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page stands.")
     total_count: int = strawberry.field(description="How many entries match the filter in all.")
 
 

@@ -23,24 +23,36 @@ class Deliverer:
         self.settings = settings
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-deliverer")
 
     async def stop(self) -> None:
-        """Stop between rows; a row being sent keeps its lease and is retried by the next run."""
+        """Finish the message being sent, hand back the other claimed rows, then stop.
+
+        Past the grace period the loop is cancelled; a row cut off mid-send keeps its lease
+        and is sent again by whichever deliverer claims it next (at-least-once).
+        """
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self._stopping = True
+        self._wake.set()
+        grace = self.settings.smtp_timeout + 2
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=grace)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.deliver_due()
             except asyncio.CancelledError:
@@ -54,10 +66,15 @@ class Deliverer:
     async def deliver_due(self) -> int:
         """Send every row that is due now; returns how many were sent."""
         sent = 0
-        while rows := await outbox.claim_due(
-            limit=BATCH_SIZE, lease_seconds=self.settings.outbox_lease_seconds
+        while not self._stopping and (
+            rows := await outbox.claim_due(
+                limit=BATCH_SIZE, lease_seconds=self.settings.outbox_lease_seconds
+            )
         ):
-            for row in rows:
+            for index, row in enumerate(rows):
+                if self._stopping:
+                    await outbox.release(rows[index:])
+                    return sent
                 try:
                     await send(row, self.settings)
                 except DeliveryFailed as failure:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
 
 from api.db import connection
 from api.mail.messages import EmailMessage
@@ -95,6 +96,13 @@ async def claim_due(*, limit: int, lease_seconds: int) -> list[EmailOutbox]:
     if not ids:
         return []
     return list(await EmailOutbox.filter(id__in=ids).order_by("next_attempt_at"))
+
+
+async def release(rows: list[EmailOutbox]) -> None:
+    """Hand claimed rows that were not attempted back to the queue (a deliverer stopping)."""
+    await EmailOutbox.filter(id__in=[row.id for row in rows], status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.PENDING, locked_until=None, attempts=F("attempts") - 1
+    )
 
 
 async def mark_sent(row: EmailOutbox) -> None:

@@ -17,7 +17,7 @@ Role = strawberry.enum(UserRole, name="UserRole", description="What a user may d
 
 @strawberry.type(description="A user of the calling platform, in one organization.")
 class User:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The user's id (the token's `sub`).")
     email: str = strawberry.field(description="Where the user's notifications go.")
     name: str | None = strawberry.field(description="Display name, when known.")
     role: Role = strawberry.field(description="ADMIN users receive the DNC notifications.")
@@ -36,7 +36,7 @@ class User:
 
 @strawberry.type(description="An outbound calling batch (campaign).")
 class Batch:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The batch's id.")
     name: str | None = strawberry.field(description="The batch's name, when it has one.")
 
     @classmethod
@@ -46,7 +46,7 @@ class Batch:
 
 @strawberry.type(description="One call of a batch: its phone log.")
 class CallRecord:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The call record's id.")
     request_uuid: uuid.UUID = strawberry.field(
         name="requestUUID", description="The call's id, unique within its batch."
     )

@@ -1,0 +1,286 @@
+"""addToDnc, row by row of the contract's section 4 table, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+import pytest
+
+from api import db
+from api.settings import Settings
+from models import CallRecord, DncEntry, EmailOutbox, UserRole
+from tests.factories import Tenant, make_batch, make_call, make_tenant, make_user
+from tests.graphql import GraphQLClient, GraphQLResponse, assert_union
+from tests.smtp import SmtpSink
+
+ADD = """
+mutation Add($input: AddToDncInput!) {
+  addToDnc(input: $input) {
+    __typename
+    ... on MutationResult { success statusCode message }
+    ... on AddToDncSuccess { entry { ...Entry } }
+    ... on AlreadyOnDncError { code entry { ...Entry } }
+    ... on ValidationError { code field }
+    ... on NotFoundError { code }
+  }
+}
+fragment Entry on DncEntry {
+  id phoneNumber reason note createdAt recordingUrl transcription
+  addedBy { id email role }
+  batch { id name }
+  callRecord { id requestUUID phoneNumber recordingUrl transcription }
+}
+"""
+
+
+def add_input(tenant: Tenant, call: CallRecord | None = None, **changes: Any) -> dict[str, Any]:
+    call = call or tenant.calls[0]
+    values: dict[str, Any] = {
+        "phoneNumber": call.phone_number,
+        "batchId": str(tenant.batch.id),
+        "requestUUID": str(call.request_uuid),
+    }
+    values.update(changes)
+    return {"input": values}
+
+
+async def add(gql: GraphQLClient, token: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = await gql(ADD, variables, token=token)
+    result: dict[str, Any] = response.data["addToDnc"]
+    return result
+
+
+async def counts() -> tuple[int, int]:
+    return await DncEntry.all().count(), await EmailOutbox.all().count()
+
+
+@pytest.fixture
+async def tenant(app: object, settings: Settings) -> Tenant:
+    return await make_tenant(settings, "Tenant A")
+
+
+@pytest.fixture
+async def other(app: object, settings: Settings) -> Tenant:
+    return await make_tenant(settings, "Tenant B")
+
+
+async def test_added(gql: GraphQLClient, tenant: Tenant, smtp: SmtpSink) -> None:
+    call = tenant.calls[0]
+    digits = call.phone_number[1:]
+    spelled = f"+{digits[0]} {digits[1:4]}-{digits[4:7]}-{digits[7:]}"
+    result = await add(
+        gql,
+        tenant.member_token,
+        add_input(tenant, phoneNumber=spelled, reason="COMPLAINT", note="Asked twice."),
+    )
+    assert_union(result, "AddToDncSuccess")
+    assert (result["success"], result["statusCode"]) == (True, 200)
+    entry = result["entry"]
+    assert entry["phoneNumber"] == call.phone_number
+    assert (entry["reason"], entry["note"]) == ("COMPLAINT", "Asked twice.")
+    assert entry["addedBy"] == {
+        "id": str(tenant.member.id),
+        "email": tenant.member.email,
+        "role": "MEMBER",
+    }
+    assert entry["batch"] == {"id": str(tenant.batch.id), "name": tenant.batch.name}
+    assert entry["callRecord"]["requestUUID"] == str(call.request_uuid)
+    assert entry["recordingUrl"] == call.recording_url
+    assert entry["transcription"] == call.transcription
+    assert await counts() == (1, 1)
+
+
+async def test_added_entry_keeps_its_evidence_when_the_call_log_is_purged(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    result = await add(gql, tenant.admin_token, add_input(tenant))
+    assert_union(result, "AddToDncSuccess")
+    await CallRecord.filter(id=tenant.calls[0].id).delete()
+    response = await gql(
+        "query($n: String!) { dncEntry(phoneNumber: $n) { recordingUrl transcription callRecord { id } } }",
+        {"n": tenant.calls[0].phone_number},
+        token=tenant.admin_token,
+    )
+    assert response.data["dncEntry"] == {
+        "recordingUrl": tenant.calls[0].recording_url,
+        "transcription": tenant.calls[0].transcription,
+        "callRecord": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "phone_number",
+    ["", "   ", "not a number", "+1 212 555 12a4", "12345", "+1 212 555 12345", "+999 1234 5678"],
+)
+async def test_phone_number_invalid(gql: GraphQLClient, tenant: Tenant, phone_number: str) -> None:
+    result = await add(gql, tenant.admin_token, add_input(tenant, phoneNumber=phone_number))
+    assert_union(result, "ValidationError")
+    assert (result["success"], result["statusCode"]) == (False, 400)
+    assert (result["code"], result["field"]) == ("VALIDATION_FAILED", "phoneNumber")
+    assert result["message"]
+    assert await counts() == (0, 0)
+
+
+async def test_note_over_its_bound(gql: GraphQLClient, tenant: Tenant) -> None:
+    result = await add(gql, tenant.admin_token, add_input(tenant, note="x" * 2001))
+    assert_union(result, "ValidationError")
+    assert (result["statusCode"], result["code"], result["field"]) == (400, "VALIDATION_FAILED", "note")
+    assert await counts() == (0, 0)
+    result = await add(gql, tenant.admin_token, add_input(tenant, note="x" * 2000))
+    assert_union(result, "AddToDncSuccess")
+
+
+async def test_already_on_the_list(gql: GraphQLClient, tenant: Tenant) -> None:
+    first = await add(gql, tenant.admin_token, add_input(tenant))
+    again = await add(
+        gql,
+        tenant.member_token,
+        add_input(tenant, tenant.calls[1], phoneNumber="00" + tenant.calls[0].phone_number[1:]),
+    )
+    assert_union(again, "AlreadyOnDncError")
+    assert (again["success"], again["statusCode"], again["code"]) == (False, 400, "ALREADY_ON_DNC")
+    assert again["entry"] == first["entry"]
+    assert await counts() == (1, 1)
+
+
+async def test_batch_missing_or_another_organizations(
+    gql: GraphQLClient, tenant: Tenant, other: Tenant
+) -> None:
+    missing = await add(gql, tenant.admin_token, add_input(tenant, batchId=str(uuid.uuid4())))
+    foreign = await add(
+        gql,
+        tenant.admin_token,
+        add_input(tenant, batchId=str(other.batch.id), requestUUID=str(other.calls[0].request_uuid)),
+    )
+    malformed = await add(gql, tenant.admin_token, add_input(tenant, batchId="batch-1"))
+    for result in (missing, foreign, malformed):
+        assert_union(result, "NotFoundError")
+        assert (result["success"], result["statusCode"], result["code"]) == (
+            False,
+            404,
+            "BATCH_NOT_FOUND",
+        )
+    assert missing == foreign == malformed
+    assert await counts() == (0, 0)
+
+
+async def test_owner_missing(gql: GraphQLClient, tenant: Tenant) -> None:
+    orphan = await make_batch(tenant.organization, owner=None, name="Owner deleted")
+    call = await make_call(orphan)
+    result = await add(
+        gql,
+        tenant.admin_token,
+        add_input(tenant, call, batchId=str(orphan.id)),
+    )
+    assert_union(result, "NotFoundError")
+    assert (result["statusCode"], result["code"]) == (404, "USER_NOT_FOUND")
+    assert await counts() == (0, 0)
+
+
+async def test_call_record_not_in_that_batch(gql: GraphQLClient, tenant: Tenant) -> None:
+    second = await make_batch(tenant.organization, tenant.admin, name="Other batch")
+    elsewhere = await make_call(second)
+    for request_uuid in (uuid.uuid4(), elsewhere.request_uuid):
+        result = await add(gql, tenant.admin_token, add_input(tenant, requestUUID=str(request_uuid)))
+        assert_union(result, "NotFoundError")
+        assert (result["statusCode"], result["code"]) == (404, "CALL_RECORD_NOT_FOUND")
+    assert await counts() == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("variables", "fragment"),
+    [
+        ({"input": {"batchId": "b", "requestUUID": str(uuid.uuid4())}}, "phoneNumber"),
+        ({"input": {"phoneNumber": "12125550100", "batchId": "b", "requestUUID": "nope"}}, "UUID"),
+        ({"input": {"phoneNumber": 12125550100, "batchId": "b", "requestUUID": str(uuid.uuid4())}}, "String"),
+        ({"input": {"phoneNumber": "1", "batchId": "b", "requestUUID": str(uuid.uuid4()), "reason": "ANGRY"}}, "DncReason"),
+    ],
+)
+async def test_missing_field_or_wrong_type_is_a_graphql_validation_error(
+    gql: GraphQLClient, tenant: Tenant, variables: dict[str, Any], fragment: str
+) -> None:
+    response = await gql(ADD, variables, token=tenant.admin_token)
+    assert response.body.get("data") is None
+    assert len(response.errors) == 1
+    assert fragment in response.errors[0]["message"]
+    assert response.error_codes() != ["INTERNAL_SERVER_ERROR"]
+    assert await counts() == (0, 0)
+
+
+async def test_first_applicable_case_wins(gql: GraphQLClient, tenant: Tenant) -> None:
+    """Order: phone number, note, batch, owner, call record, duplicate."""
+    await add(gql, tenant.admin_token, add_input(tenant))
+    orphan = await make_batch(tenant.organization, owner=None)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"phoneNumber": "bad", "note": "x" * 3000, "batchId": str(uuid.uuid4())}, "phoneNumber"),
+        ({"note": "x" * 3000, "batchId": str(uuid.uuid4())}, "note"),
+        ({"batchId": str(uuid.uuid4()), "requestUUID": str(uuid.uuid4())}, "BATCH_NOT_FOUND"),
+        ({"batchId": str(orphan.id), "requestUUID": str(uuid.uuid4())}, "USER_NOT_FOUND"),
+        ({"requestUUID": str(uuid.uuid4())}, "CALL_RECORD_NOT_FOUND"),
+    ]
+    for changes, expected in cases:
+        result = await add(gql, tenant.admin_token, add_input(tenant, **changes))
+        assert expected in (result.get("field"), result.get("code")), (changes, result)
+    assert await counts() == (1, 1)
+
+
+async def test_cross_tenant_add_is_answered_as_if_nothing_existed(
+    gql: GraphQLClient, tenant: Tenant, other: Tenant
+) -> None:
+    on_a = await add(gql, tenant.admin_token, add_input(tenant))
+    assert_union(on_a, "AddToDncSuccess")
+    # B's own list is separate: the same number is new there.
+    on_b = await add(
+        gql, other.admin_token, add_input(other, other.calls[0], phoneNumber=tenant.calls[0].phone_number)
+    )
+    assert_union(on_b, "AddToDncSuccess")
+    assert on_b["entry"]["id"] != on_a["entry"]["id"]
+
+
+async def test_unexpected_failure_is_masked_logged_and_writes_nothing(
+    gql: GraphQLClient, tenant: Tenant, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = db.connection()
+    await conn.execute_script("ALTER TABLE email_outbox RENAME TO email_outbox_away")
+    try:
+        with caplog.at_level(logging.ERROR, logger="api.graphql"):
+            response = await gql(
+                ADD, add_input(tenant), token=tenant.admin_token, headers={"X-Request-ID": "req-boom-1"}
+            )
+    finally:
+        await conn.execute_script("ALTER TABLE email_outbox_away RENAME TO email_outbox")
+    assert response.status == 200
+    assert response.error_codes() == ["INTERNAL_SERVER_ERROR"]
+    message = response.errors[0]["message"]
+    assert message == "Internal server error."
+    assert response.headers["x-request-id"] == "req-boom-1"
+    logged = [r for r in caplog.records if r.name == "api.graphql" and r.exc_info]
+    assert logged, "the unexpected error must be logged with its traceback"
+    assert await counts() == (0, 0)
+
+
+async def test_twenty_concurrent_adds_of_one_number(
+    gql: GraphQLClient, tenant: Tenant, smtp: SmtpSink, dialect: str
+) -> None:
+    second_admin = await make_user(tenant.organization, role=UserRole.ADMIN)
+    results = await asyncio.gather(
+        *(
+            add(gql, tenant.admin_token, add_input(tenant, tenant.calls[i % len(tenant.calls)],
+                phoneNumber=tenant.calls[0].phone_number))
+            for i in range(20)
+        )
+    )
+    kinds = sorted(r["__typename"] for r in results)
+    assert kinds == ["AddToDncSuccess"] + ["AlreadyOnDncError"] * 19
+    winner = next(r for r in results if r["__typename"] == "AddToDncSuccess")
+    assert {r["entry"]["id"] for r in results} == {winner["entry"]["id"]}
+    assert await DncEntry.all().count() == 1
+    received = await smtp.wait_for(2)
+    await asyncio.sleep(0.5)  # let any wrongly duplicated email arrive before counting
+    assert sorted(m.recipients[0] for m in smtp.messages()) == sorted(
+        [tenant.admin.email, second_admin.email]
+    )
+    assert len(received) == 2

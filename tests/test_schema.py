@@ -1,0 +1,70 @@
+"""schema.graphql is the exported SDL of the code's schema, and the contract's core is in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graphql import build_schema as parse_sdl
+
+from api.schema import schema_sdl
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+def test_schema_file_is_the_code_schema() -> None:
+    assert SCHEMA_FILE.read_text() == schema_sdl(), (
+        "schema.graphql is stale: run `make schema`"
+    )
+
+
+def test_schema_has_the_contract_core() -> None:
+    schema = parse_sdl(SCHEMA_FILE.read_text())
+    mutation = schema.mutation_type
+    query = schema.query_type
+    assert mutation is not None and query is not None
+    assert set(mutation.fields) >= {"addToDnc"}
+    assert set(query.fields) >= {"me", "dncEntries", "dncEntry", "dncCheck"}
+    entries_args = query.fields["dncEntries"].args
+    assert {name: str(arg.type) for name, arg in entries_args.items()} == {
+        "first": "Int",
+        "after": "String",
+        "filter": "DncEntryFilter",
+    }
+    first_default = entries_args["first"].ast_node.default_value  # type: ignore[union-attr]
+    assert first_default is not None and first_default.value == "50"  # type: ignore[attr-defined]
+    result = schema.get_type("AddToDncResult")
+    assert result is not None
+    assert {t.name for t in result.types} == {  # type: ignore[attr-defined]
+        "AddToDncSuccess",
+        "ValidationError",
+        "AlreadyOnDncError",
+        "NotFoundError",
+    }
+    add_input = schema.get_type("AddToDncInput")
+    assert set(add_input.fields) == {  # type: ignore[union-attr]
+        "phoneNumber",
+        "batchId",
+        "requestUUID",
+        "reason",
+        "note",
+    }
+    codes = schema.get_type("ErrorCode")
+    assert set(codes.values) >= {  # type: ignore[union-attr]
+        "VALIDATION_FAILED",
+        "ALREADY_ON_DNC",
+        "BATCH_NOT_FOUND",
+        "USER_NOT_FOUND",
+        "CALL_RECORD_NOT_FOUND",
+    }
+
+
+def test_every_field_is_described() -> None:
+    schema = parse_sdl(SCHEMA_FILE.read_text())
+    undocumented = [
+        f"{type_.name}.{name}"
+        for type_ in schema.type_map.values()
+        if not type_.name.startswith("__") and hasattr(type_, "fields")
+        for name, field in type_.fields.items()
+        if not field.description
+    ]
+    assert undocumented == []
