@@ -154,10 +154,23 @@ def cmd_makemigrations(args: argparse.Namespace) -> int:
             if args.check:
                 root = Path(scratch) / "migrations"
                 shutil.copytree(db.MIGRATIONS_ROOT, root)
-            out = subprocess.run(  # aerich keeps its diff in class state: one process per dialect
-                [sys.executable, "-m", "api.cli", "makemigrations", "--name", args.name,
-                 "--dialect", dialect, "--root", str(root)],
-                check=True, capture_output=True, text=True,
+            # aerich keeps its diff in class state: one process per dialect.
+            out = subprocess.run(  # noqa: S603 (our own interpreter and module)
+                [
+                    sys.executable,
+                    "-m",
+                    "api.cli",
+                    "makemigrations",
+                    "--name",
+                    args.name,
+                    "--dialect",
+                    dialect,
+                    "--root",
+                    str(root),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout.strip()
         print(f"{dialect}: {out}")
         missing = missing or out != "no changes"

@@ -63,7 +63,9 @@ async def migrate(database_url: str, pool_size: int = 10) -> list[str]:
     """Apply pending migrations; returns the names of those applied."""
     _forget_cached_sql()
     config = tortoise_config(database_url, pool_size)
-    command = Command(tortoise_config=config, app=APP, location=str(migrations_location(database_url)))
+    command = Command(
+        tortoise_config=config, app=APP, location=str(migrations_location(database_url))
+    )
     await command.init()
     try:
         return await command.upgrade(run_in_transaction=True)
@@ -74,7 +76,9 @@ async def migrate(database_url: str, pool_size: int = 10) -> list[str]:
 async def init_orm(database_url: str, pool_size: int = 10) -> None:
     """Open the ORM for this process; requests in other tasks see it (global fallback)."""
     _forget_cached_sql()
-    await Tortoise.init(config=tortoise_config(database_url, pool_size), _enable_global_fallback=True)
+    await Tortoise.init(
+        config=tortoise_config(database_url, pool_size), _enable_global_fallback=True
+    )
 
 
 async def close_orm() -> None:
@@ -82,7 +86,8 @@ async def close_orm() -> None:
 
 
 def connection() -> BaseDBAsyncClient:
-    return connections.get("default")
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 async def ping() -> bool:
@@ -92,7 +97,6 @@ async def ping() -> bool:
     except Exception:
         return False
     return True
-
 
 
 # A URL per dialect for generating migrations offline: no database is contacted.

@@ -15,7 +15,9 @@ from models import Batch, CallRecord, User
 M = TypeVar("M", bound=Model)
 
 
-def _loader(model: type[M], organization_id: uuid.UUID, scope: str) -> DataLoader[uuid.UUID, M | None]:
+def _loader(
+    model: type[M], organization_id: uuid.UUID, scope: str
+) -> DataLoader[uuid.UUID, M | None]:
     """Load rows of `model` by id, only within the viewer's organization (`scope` is its path)."""
 
     async def load(ids: Sequence[uuid.UUID]) -> list[M | None]:

@@ -24,9 +24,7 @@ GRAPHQL_LATENCY = Histogram(
     ["operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-DNC_ADDS = Counter(
-    "dnc_add_results_total", "addToDnc results, by result type.", ["result"]
-)
+DNC_ADDS = Counter("dnc_add_results_total", "addToDnc results, by result type.", ["result"])
 DELIVERY_ATTEMPTS = Counter(
     "dnc_email_delivery_attempts_total", "SMTP delivery attempts, by outcome.", ["outcome"]
 )
@@ -46,7 +44,9 @@ def _operation_label(document: DocumentNode | None, operation_name: str | None) 
             definition.name is None or definition.name.value != operation_name
         ):
             continue
-        fields = {s.name.value for s in definition.selection_set.selections if isinstance(s, FieldNode)}
+        fields = {
+            s.name.value for s in definition.selection_set.selections if isinstance(s, FieldNode)
+        }
         return ",".join(sorted(fields))[:120] or "none"
     return "unknown"
 
@@ -60,7 +60,9 @@ class OperationMetrics(SchemaExtension):
         context = self.execution_context
         name = _operation_label(context.graphql_document, context.operation_name)
         result = context.result
-        outcome = "error" if getattr(result, "errors", None) or context.pre_execution_errors else "ok"
+        outcome = (
+            "error" if getattr(result, "errors", None) or context.pre_execution_errors else "ok"
+        )
         GRAPHQL_REQUESTS.labels(operation=name, outcome=outcome).inc()
         GRAPHQL_LATENCY.labels(operation=name).observe(time.perf_counter() - started)
 

@@ -15,7 +15,7 @@ class IsAuthenticated(BasePermission):
     """A valid bearer token of an active user; the reason of a refusal stays in the log."""
 
     message = "Authentication required: send a valid bearer token."
-    error_extensions = {"code": UNAUTHENTICATED}
+    error_extensions = {"code": UNAUTHENTICATED}  # noqa: RUF012 (read-only, as strawberry declares it)
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         try:

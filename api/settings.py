@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-DEV_SECRET_FILE = ".dnc-dev-jwt-secret"
+DEV_SECRET_FILE = ".dnc-dev-jwt-secret"  # noqa: S105 (a file name, not a secret)
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
@@ -156,4 +156,3 @@ class Settings:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return replace(self, jwt_secret=path.read_text().strip())
-

@@ -87,7 +87,9 @@ def require_postgres() -> None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A database of each dialect, brought to the current schema by migrations alone."""
     if request.param == "sqlite":
         url = f"sqlite://{tmp_path_factory.mktemp('db') / 'dnc.sqlite3'}"
@@ -146,7 +148,7 @@ async def _truncate() -> None:
         await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} CASCADE")
     else:
         for table in TABLES:
-            await conn.execute_script(f"DELETE FROM {table}")
+            await conn.execute_script(f"DELETE FROM {table}")  # noqa: S608
 
 
 @pytest.fixture

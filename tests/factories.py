@@ -40,9 +40,14 @@ async def make_user(
     )
 
 
-async def make_batch(organization: Organization, owner: User | None, name: str = "Campaign") -> Batch:
+async def make_batch(
+    organization: Organization, owner: User | None, name: str = "Campaign"
+) -> Batch:
     return await Batch.create(
-        id=uuid.uuid4(), organization_id=organization.id, owner_id=owner.id if owner else None, name=name
+        id=uuid.uuid4(),
+        organization_id=organization.id,
+        owner_id=owner.id if owner else None,
+        name=name,
     )
 
 

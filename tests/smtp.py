@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -43,7 +44,7 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
     ) -> str:
         if address in self.sink.refused_recipients:
@@ -51,7 +52,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.sink.temporary_failure:
             return "451 4.3.0 try again later"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -85,11 +86,9 @@ class SmtpSink:
         with self.lock:
             return list(self.received)
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        """Wait until at least `count` messages arrived; fail after `timeout` seconds."""
-        import asyncio
-
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, count: int, within: float = 10.0) -> list[Received]:
+        """Wait until at least `count` messages arrived; fail after `within` seconds."""
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if len(self.messages()) >= count:
                 return self.messages()

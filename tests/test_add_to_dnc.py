@@ -13,7 +13,7 @@ from api import db
 from api.settings import Settings
 from models import CallRecord, DncEntry, EmailOutbox, UserRole
 from tests.factories import Tenant, make_batch, make_call, make_tenant, make_user
-from tests.graphql import GraphQLClient, GraphQLResponse, assert_union
+from tests.graphql import GraphQLClient, assert_union
 from tests.smtp import SmtpSink
 
 ADD = """
@@ -32,6 +32,12 @@ fragment Entry on DncEntry {
   addedBy { id email role }
   batch { id name }
   callRecord { id requestUUID phoneNumber recordingUrl transcription }
+}
+"""
+
+ENTRY_EVIDENCE = """
+query Evidence($n: String!) {
+  dncEntry(phoneNumber: $n) { recordingUrl transcription callRecord { id } }
 }
 """
 
@@ -100,7 +106,7 @@ async def test_added_entry_keeps_its_evidence_when_the_call_log_is_purged(
     assert_union(result, "AddToDncSuccess")
     await CallRecord.filter(id=tenant.calls[0].id).delete()
     response = await gql(
-        "query($n: String!) { dncEntry(phoneNumber: $n) { recordingUrl transcription callRecord { id } } }",
+        ENTRY_EVIDENCE,
         {"n": tenant.calls[0].phone_number},
         token=tenant.admin_token,
     )
@@ -127,7 +133,14 @@ async def test_phone_number_invalid(gql: GraphQLClient, tenant: Tenant, phone_nu
 async def test_note_over_its_bound(gql: GraphQLClient, tenant: Tenant) -> None:
     result = await add(gql, tenant.admin_token, add_input(tenant, note="x" * 2001))
     assert_union(result, "ValidationError")
-    assert (result["statusCode"], result["code"], result["field"]) == (400, "VALIDATION_FAILED", "note")
+    assert (result["statusCode"], result["code"], result["field"]) == (
+        400,
+        "VALIDATION_FAILED",
+        "note",
+    )
+    assert await counts() == (0, 0)
+    result = await add(gql, tenant.admin_token, add_input(tenant, note="nul \x00 byte"))
+    assert (result["__typename"], result["field"]) == ("ValidationError", "note")
     assert await counts() == (0, 0)
     result = await add(gql, tenant.admin_token, add_input(tenant, note="x" * 2000))
     assert_union(result, "AddToDncSuccess")
@@ -153,7 +166,9 @@ async def test_batch_missing_or_another_organizations(
     foreign = await add(
         gql,
         tenant.admin_token,
-        add_input(tenant, batchId=str(other.batch.id), requestUUID=str(other.calls[0].request_uuid)),
+        add_input(
+            tenant, batchId=str(other.batch.id), requestUUID=str(other.calls[0].request_uuid)
+        ),
     )
     malformed = await add(gql, tenant.admin_token, add_input(tenant, batchId="batch-1"))
     for result in (missing, foreign, malformed):
@@ -184,7 +199,9 @@ async def test_call_record_not_in_that_batch(gql: GraphQLClient, tenant: Tenant)
     second = await make_batch(tenant.organization, tenant.admin, name="Other batch")
     elsewhere = await make_call(second)
     for request_uuid in (uuid.uuid4(), elsewhere.request_uuid):
-        result = await add(gql, tenant.admin_token, add_input(tenant, requestUUID=str(request_uuid)))
+        result = await add(
+            gql, tenant.admin_token, add_input(tenant, requestUUID=str(request_uuid))
+        )
         assert_union(result, "NotFoundError")
         assert (result["statusCode"], result["code"]) == (404, "CALL_RECORD_NOT_FOUND")
     assert await counts() == (0, 0)
@@ -195,8 +212,27 @@ async def test_call_record_not_in_that_batch(gql: GraphQLClient, tenant: Tenant)
     [
         ({"input": {"batchId": "b", "requestUUID": str(uuid.uuid4())}}, "phoneNumber"),
         ({"input": {"phoneNumber": "12125550100", "batchId": "b", "requestUUID": "nope"}}, "UUID"),
-        ({"input": {"phoneNumber": 12125550100, "batchId": "b", "requestUUID": str(uuid.uuid4())}}, "String"),
-        ({"input": {"phoneNumber": "1", "batchId": "b", "requestUUID": str(uuid.uuid4()), "reason": "ANGRY"}}, "DncReason"),
+        (
+            {
+                "input": {
+                    "phoneNumber": 12125550100,
+                    "batchId": "b",
+                    "requestUUID": str(uuid.uuid4()),
+                }
+            },
+            "String",
+        ),
+        (
+            {
+                "input": {
+                    "phoneNumber": "1",
+                    "batchId": "b",
+                    "requestUUID": str(uuid.uuid4()),
+                    "reason": "ANGRY",
+                }
+            },
+            "DncReason",
+        ),
     ],
 )
 async def test_missing_field_or_wrong_type_is_a_graphql_validation_error(
@@ -234,7 +270,9 @@ async def test_cross_tenant_add_is_answered_as_if_nothing_existed(
     assert_union(on_a, "AddToDncSuccess")
     # B's own list is separate: the same number is new there.
     on_b = await add(
-        gql, other.admin_token, add_input(other, other.calls[0], phoneNumber=tenant.calls[0].phone_number)
+        gql,
+        other.admin_token,
+        add_input(other, other.calls[0], phoneNumber=tenant.calls[0].phone_number),
     )
     assert_union(on_b, "AddToDncSuccess")
     assert on_b["entry"]["id"] != on_a["entry"]["id"]
@@ -248,7 +286,10 @@ async def test_unexpected_failure_is_masked_logged_and_writes_nothing(
     try:
         with caplog.at_level(logging.ERROR, logger="api.graphql"):
             response = await gql(
-                ADD, add_input(tenant), token=tenant.admin_token, headers={"X-Request-ID": "req-boom-1"}
+                ADD,
+                add_input(tenant),
+                token=tenant.admin_token,
+                headers={"X-Request-ID": "req-boom-1"},
             )
     finally:
         await conn.execute_script("ALTER TABLE email_outbox_away RENAME TO email_outbox")
@@ -268,8 +309,15 @@ async def test_twenty_concurrent_adds_of_one_number(
     second_admin = await make_user(tenant.organization, role=UserRole.ADMIN)
     results = await asyncio.gather(
         *(
-            add(gql, tenant.admin_token, add_input(tenant, tenant.calls[i % len(tenant.calls)],
-                phoneNumber=tenant.calls[0].phone_number))
+            add(
+                gql,
+                tenant.admin_token,
+                add_input(
+                    tenant,
+                    tenant.calls[i % len(tenant.calls)],
+                    phoneNumber=tenant.calls[0].phone_number,
+                ),
+            )
             for i in range(20)
         )
     )

@@ -545,9 +545,7 @@ async def test_filter_by_phone_number_contains_matches_digits_anywhere(
 
 
 # "\u0665" is the Arabic-Indic five: a digit to Python, but not one of E.164's ASCII digits.
-@pytest.mark.parametrize(
-    "contains", ["abc", "---", "+", "()", "\u0665\u0665\u0665", "", "1" * 16]
-)
+@pytest.mark.parametrize("contains", ["abc", "---", "+", "()", "\u0665\u0665\u0665", "", "1" * 16])
 async def test_filter_by_phone_number_contains_without_digits_is_bad_user_input(
     gql: GraphQLClient, settings: Settings, contains: str
 ) -> None:

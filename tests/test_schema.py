@@ -12,16 +12,15 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def test_schema_file_is_the_code_schema() -> None:
-    assert SCHEMA_FILE.read_text() == schema_sdl(), (
-        "schema.graphql is stale: run `make schema`"
-    )
+    assert SCHEMA_FILE.read_text() == schema_sdl(), "schema.graphql is stale: run `make schema`"
 
 
 def test_schema_has_the_contract_core() -> None:
     schema = parse_sdl(SCHEMA_FILE.read_text())
     mutation = schema.mutation_type
     query = schema.query_type
-    assert mutation is not None and query is not None
+    assert mutation is not None
+    assert query is not None
     assert set(mutation.fields) >= {"addToDnc"}
     assert set(query.fields) >= {"me", "dncEntries", "dncEntry", "dncCheck"}
     entries_args = query.fields["dncEntries"].args
@@ -31,7 +30,8 @@ def test_schema_has_the_contract_core() -> None:
         "filter": "DncEntryFilter",
     }
     first_default = entries_args["first"].ast_node.default_value  # type: ignore[union-attr]
-    assert first_default is not None and first_default.value == "50"  # type: ignore[attr-defined]
+    assert first_default is not None
+    assert first_default.value == "50"  # type: ignore[attr-defined]
     result = schema.get_type("AddToDncResult")
     assert result is not None
     assert {t.name for t in result.types} == {  # type: ignore[attr-defined]

@@ -19,7 +19,13 @@ async def test_add_sends_email(gql: GraphQLClient, settings: Settings, smtp: Smt
     call = tenant.calls[0]
     response = await gql(
         ADD,
-        {"input": {"phoneNumber": call.phone_number, "batchId": str(tenant.batch.id), "requestUUID": str(call.request_uuid)}},
+        {
+            "input": {
+                "phoneNumber": call.phone_number,
+                "batchId": str(tenant.batch.id),
+                "requestUUID": str(call.request_uuid),
+            }
+        },
         token=tenant.member_token,
     )
     assert_union(response.data["addToDnc"], "AddToDncSuccess")

@@ -26,7 +26,11 @@ def error_result(error: DncError) -> ValidationError | AlreadyOnDncError | NotFo
     """The contract's union member for an expected failure."""
     if isinstance(error, ValidationFailed):
         return ValidationError(
-            success=False, status_code=400, message=error.message, code=error.code, field=error.field
+            success=False,
+            status_code=400,
+            message=error.message,
+            code=error.code,
+            field=error.field,
         )
     if isinstance(error, AlreadyOnDnc):
         return AlreadyOnDncError(
@@ -49,7 +53,9 @@ class DncMutation:
     async def add_to_dnc(
         self,
         info: Info,
-        input: Annotated[AddToDncInput, strawberry.argument(description="The number and its call.")],
+        input: Annotated[
+            AddToDncInput, strawberry.argument(description="The number and its call.")
+        ],
     ) -> AddToDncResult:
         try:
             entry = await service.add_to_dnc(

@@ -97,7 +97,8 @@ class DncQuery:
         self,
         info: Info,
         phone_number: Annotated[
-            str, strawberry.argument(description='Any spelling: "+1 212-555-1234", "0012125551234".')
+            str,
+            strawberry.argument(description='Any spelling: "+1 212-555-1234", "0012125551234".'),
         ],
     ) -> DncEntry | None:
         try:
@@ -105,7 +106,9 @@ class DncQuery:
         except ValidationFailed as error:
             raise BadUserInput(error.message) from None
         viewer = await info.context.viewer()
-        row = await service.active_entry(organization_id=viewer.organization_id, phone_number=number)
+        row = await service.active_entry(
+            organization_id=viewer.organization_id, phone_number=number
+        )
         return DncEntry.from_model(row) if row else None
 
     @strawberry.field(
@@ -123,4 +126,6 @@ class DncQuery:
         result = await lookup.check_numbers(
             organization_id=viewer.organization_id, numbers=phone_numbers
         )
-        return DncCheckResult(blocked=result.blocked, invalid=result.invalid, checked=result.checked)
+        return DncCheckResult(
+            blocked=result.blocked, invalid=result.invalid, checked=result.checked
+        )

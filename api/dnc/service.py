@@ -56,6 +56,8 @@ async def add_to_dnc(
     number = parse_phone_number(phone_number)
     if note is not None and len(note) > NOTE_MAX_LENGTH:
         raise ValidationFailed("note", f"Note must be at most {NOTE_MAX_LENGTH} characters.")
+    if note is not None and "\x00" in note:
+        raise ValidationFailed("note", "Note must not contain NUL characters.")
     organization_id = viewer.organization_id
     batch_uuid = _parse_uuid(batch_id)
     batch = (
@@ -99,10 +101,12 @@ async def add_to_dnc(
                 created_at=now,
                 using_db=conn,
             )
-            organization = await Organization.get(id=organization_id).using_db(conn)
-            admins = await User.filter(
-                organization_id=organization_id, role=UserRole.ADMIN, active=True
-            ).using_db(conn).values_list("email", flat=True)
+            organization = await Organization.get(id=organization_id, using_db=conn)
+            admins = (
+                await User.filter(organization_id=organization_id, role=UserRole.ADMIN, active=True)
+                .using_db(conn)
+                .values_list("email", flat=True)
+            )
             notice = DncAddedNotice(
                 organization_name=organization.name,
                 phone_number=number,
@@ -120,7 +124,7 @@ async def add_to_dnc(
                 conn=conn,
                 organization_id=organization_id,
                 dnc_entry_id=entry.id,
-                recipients=sorted(set(admins)),
+                recipients=sorted({str(email) for email in admins}),
                 message=dnc_added_message(notice),
                 now=now,
             )

@@ -14,10 +14,8 @@ from api.platform.types import Batch, CallRecord, User
 from models import DncEntry as DncEntryModel
 from models import DncReason
 
-Reason = strawberry.enum(
-    DncReason, name="DncReason", description="Why the number is on the list."
-)
-Code = strawberry.enum(
+strawberry.enum(DncReason, name="DncReason", description="Why the number is on the list.")
+strawberry.enum(
     ErrorCode, name="ErrorCode", description="Stable codes of the expected mutation errors."
 )
 
@@ -26,7 +24,7 @@ Code = strawberry.enum(
 class DncEntry:
     id: strawberry.ID = strawberry.field(description="The entry's id.")
     phone_number: str = strawberry.field(description='E.164, e.g. "+12125551234".')
-    reason: Reason | None = strawberry.field(description="Classification, when given.")
+    reason: DncReason | None = strawberry.field(description="Classification, when given.")
     note: str | None = strawberry.field(description="Free text given when the number was added.")
     created_at: datetime = strawberry.field(description="When the entry was added.")
     recording_url: str | None = strawberry.field(
@@ -96,19 +94,19 @@ class AddToDncSuccess(MutationResult):
 
 @strawberry.type(description="An input was refused; `field` names it.")
 class ValidationError(MutationResult):
-    code: Code = strawberry.field(description="VALIDATION_FAILED.")
+    code: ErrorCode = strawberry.field(description="VALIDATION_FAILED.")
     field: str = strawberry.field(description='The input field at fault, e.g. "phoneNumber".')
 
 
 @strawberry.type(description="The number is already on the organization's list.")
 class AlreadyOnDncError(MutationResult):
-    code: Code = strawberry.field(description="ALREADY_ON_DNC.")
+    code: ErrorCode = strawberry.field(description="ALREADY_ON_DNC.")
     entry: DncEntry = strawberry.field(description="The existing entry.")
 
 
 @strawberry.type(description="Something the input refers to does not exist for the caller.")
 class NotFoundError(MutationResult):
-    code: Code = strawberry.field(description="Which thing was not found.")
+    code: ErrorCode = strawberry.field(description="Which thing was not found.")
 
 
 AddToDncResult = Annotated[
@@ -126,7 +124,7 @@ class AddToDncInput:
     request_uuid: uuid.UUID = strawberry.field(
         name="requestUUID", description="The call record in that batch's phone logs."
     )
-    reason: Reason | None = strawberry.field(
+    reason: DncReason | None = strawberry.field(
         default=strawberry.UNSET, description="Classification, optional."
     )
     note: str | None = strawberry.field(
@@ -136,7 +134,9 @@ class AddToDncInput:
 
 @strawberry.input(description="Narrows dncEntries; all given conditions must hold.")
 class DncEntryFilter:
-    reason: Reason | None = strawberry.field(default=strawberry.UNSET, description="Only this reason.")
+    reason: DncReason | None = strawberry.field(
+        default=strawberry.UNSET, description="Only this reason."
+    )
     batch_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="Only entries that came from this batch."
     )
@@ -147,7 +147,8 @@ class DncEntryFilter:
         default=strawberry.UNSET, description="Only entries added strictly before this instant."
     )
     phone_number_contains: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Only numbers whose E.164 digits contain these digits."
+        default=strawberry.UNSET,
+        description="Only numbers whose E.164 digits contain these digits.",
     )
 
 

@@ -1,5 +1,6 @@
 // Starts GraphiQL against this page's own URL. `?headers=` (JSON) pre-fills the headers
-// editor, which is how `dnc-api demo` hands over a ready bearer token.
+// editor, which is how `dnc-api demo` hands over a ready bearer token; `?q=` pre-fills the
+// query (not `?query=`, which GET /graphql would execute).
 (function () {
   var params = new URLSearchParams(window.location.search);
   var url = window.location.href.split("?")[0];
@@ -18,7 +19,7 @@
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultQuery: example,
-      query: params.get("query") || undefined,
+      query: params.get("q") || undefined,
       headers: params.get("headers") || undefined,
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: true,

@@ -64,7 +64,7 @@ def dnc_added_message(notice: DncAddedNotice) -> EmailMessage:
     )
     html = (
         "<!doctype html><html><body>"
-        f"<p>{escape(intro)}</p><table cellpadding=\"4\">{cells}</table>"
+        f'<p>{escape(intro)}</p><table cellpadding="4">{cells}</table>'
         "</body></html>"
     )
     return EmailMessage(subject=subject, text=text, html=html)

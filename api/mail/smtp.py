@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 
-import emails
+from emails.message import Message
 
 from api.settings import Settings
 from models import EmailOutbox
@@ -39,7 +39,7 @@ async def send(row: EmailOutbox, settings: Settings) -> None:
             row.body_text,
         )
         return
-    message = emails.Message(
+    message = Message(
         subject=row.subject,
         text=row.body_text,
         html=row.body_html,
@@ -64,6 +64,6 @@ async def send(row: EmailOutbox, settings: Settings) -> None:
     if response is not None and response.success:
         return
     code = getattr(response, "status_code", None)
-    error = getattr(response, "error", None)
-    detail = f"SMTP {code}: {getattr(response, 'status_text', b'')!r}" if code else repr(error)
+    cause = getattr(response, "error", None)
+    detail = f"SMTP {code}: {getattr(response, 'status_text', b'')!r}" if code else repr(cause)
     raise DeliveryFailed(detail, permanent=code is not None and 500 <= code < 600)

@@ -66,6 +66,8 @@ def _text(value: Any, path: str, *, max_length: int, nullable: bool) -> str | No
         raise ImportRefused(path, "must not be null")
     if not isinstance(value, str):
         raise ImportRefused(path, "must be a string")
+    if "\x00" in value:
+        raise ImportRefused(path, "must not contain NUL characters")
     if not nullable and not value.strip():
         raise ImportRefused(path, "must not be empty")
     if len(value) > max_length:
@@ -110,7 +112,9 @@ def _unique(seen: set[Any], key: Any, path: str) -> None:
     seen.add(key)
 
 
-async def _organization_of(model: type[User] | type[Batch], ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+async def _organization_of(
+    model: type[User] | type[Batch], ids: set[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
     rows = await model.filter(id__in=list(ids)).values_list("id", "organization_id")
     return {_as_uuid(i): _as_uuid(o) for i, o in rows}
 
@@ -160,9 +164,11 @@ async def plan_import(document: Any) -> _Plan:
         if org_id not in known_orgs:
             raise ImportRefused(f"{path}.organizationId", "names no organization")
         if existing_user_orgs.get(user_id, org_id) != org_id:
-            raise ImportRefused(f"{path}.organizationId", "the user belongs to another organization")
+            raise ImportRefused(
+                f"{path}.organizationId", "the user belongs to another organization"
+            )
         role = _field(row, path, "role")
-        if role not in {r.value for r in UserRole}:
+        if not isinstance(role, str) or role not in {r.value for r in UserRole}:
             raise ImportRefused(f"{path}.role", "must be ADMIN or MEMBER")
         active = _field(row, path, "active")
         if not isinstance(active, bool):
@@ -173,7 +179,9 @@ async def plan_import(document: Any) -> _Plan:
                 "id": user_id,
                 "organization_id": org_id,
                 "email": _email(_field(row, path, "email"), f"{path}.email"),
-                "name": _text(_field(row, path, "name"), f"{path}.name", max_length=200, nullable=True),
+                "name": _text(
+                    _field(row, path, "name"), f"{path}.name", max_length=200, nullable=True
+                ),
                 "role": UserRole(role),
                 "active": active,
             }
@@ -197,7 +205,9 @@ async def plan_import(document: Any) -> _Plan:
         if org_id not in known_orgs:
             raise ImportRefused(f"{path}.organizationId", "names no organization")
         if existing_batch_orgs.get(batch_id, org_id) != org_id:
-            raise ImportRefused(f"{path}.organizationId", "the batch belongs to another organization")
+            raise ImportRefused(
+                f"{path}.organizationId", "the batch belongs to another organization"
+            )
         owner_id = None if row["ownerId"] is None else _uuid(row["ownerId"], f"{path}.ownerId")
         if owner_id is not None and owner_orgs.get(owner_id) != org_id:
             raise ImportRefused(f"{path}.ownerId", "must name a user of the same organization")
@@ -207,7 +217,9 @@ async def plan_import(document: Any) -> _Plan:
                 "id": batch_id,
                 "organization_id": org_id,
                 "owner_id": owner_id,
-                "name": _text(_field(row, path, "name"), f"{path}.name", max_length=200, nullable=True),
+                "name": _text(
+                    _field(row, path, "name"), f"{path}.name", max_length=200, nullable=True
+                ),
             }
         )
 
@@ -216,7 +228,8 @@ async def plan_import(document: Any) -> _Plan:
         _uuid(_field(r, p, "batchId"), f"{p}.batchId") for p, r in call_rows
     } - set(batch_orgs)
     known_batches = set(batch_orgs) | {
-        _as_uuid(i) for i in await Batch.filter(id__in=list(referenced_batches)).values_list("id", flat=True)
+        _as_uuid(i)
+        for i in await Batch.filter(id__in=list(referenced_batches)).values_list("id", flat=True)
     }
     for path, row in call_rows:
         batch_id = _uuid(row["batchId"], f"{path}.batchId")
@@ -229,7 +242,10 @@ async def plan_import(document: Any) -> _Plan:
                 "batch_id": batch_id,
                 "request_uuid": request_uuid,
                 "phone_number": _text(
-                    _field(row, path, "phoneNumber"), f"{path}.phoneNumber", max_length=32, nullable=False
+                    _field(row, path, "phoneNumber"),
+                    f"{path}.phoneNumber",
+                    max_length=32,
+                    nullable=False,
                 ),
                 "recording_url": _text(
                     _field(row, path, "recordingUrl", required=False),
@@ -260,9 +276,7 @@ async def import_document(document: Any) -> ImportSummary:
                 id=org["id"], defaults={"name": org["name"]}, using_db=conn
             )
         for user in plan.users:
-            await User.update_or_create(
-                id=user.pop("id"), defaults=user, using_db=conn
-            )
+            await User.update_or_create(id=user.pop("id"), defaults=user, using_db=conn)
         for batch in plan.batches:
             await Batch.update_or_create(id=batch.pop("id"), defaults=batch, using_db=conn)
         for call in plan.call_records:

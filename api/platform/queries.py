@@ -12,9 +12,7 @@ from models import User as UserModel
 
 @strawberry.type
 class PlatformQuery:
-    @strawberry.field(
-        description="The authenticated user.", permission_classes=[IsAuthenticated]
-    )
+    @strawberry.field(description="The authenticated user.", permission_classes=[IsAuthenticated])
     async def me(self, info: Info) -> User:
         viewer = await info.context.viewer()
         return User.from_model(await UserModel.get(id=viewer.user_id))

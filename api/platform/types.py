@@ -12,7 +12,7 @@ from models import CallRecord as CallRecordModel
 from models import User as UserModel
 from models import UserRole
 
-Role = strawberry.enum(UserRole, name="UserRole", description="What a user may do.")
+strawberry.enum(UserRole, name="UserRole", description="What a user may do.")
 
 
 @strawberry.type(description="A user of the calling platform, in one organization.")
@@ -20,7 +20,7 @@ class User:
     id: strawberry.ID = strawberry.field(description="The user's id (the token's `sub`).")
     email: str = strawberry.field(description="Where the user's notifications go.")
     name: str | None = strawberry.field(description="Display name, when known.")
-    role: Role = strawberry.field(description="ADMIN users receive the DNC notifications.")
+    role: UserRole = strawberry.field(description="ADMIN users receive the DNC notifications.")
     active: bool = strawberry.field(description="Inactive users cannot call the API.")
 
     @classmethod
@@ -50,7 +50,9 @@ class CallRecord:
     request_uuid: uuid.UUID = strawberry.field(
         name="requestUUID", description="The call's id, unique within its batch."
     )
-    phone_number: str = strawberry.field(description="The called number, as the platform logged it.")
+    phone_number: str = strawberry.field(
+        description="The called number, as the platform logged it."
+    )
     recording_url: str | None = strawberry.field(description="The call's recording, if any.")
     transcription: str | None = strawberry.field(description="The call's transcription, if any.")
     called_at: datetime | None = strawberry.field(description="When the call was placed.")
