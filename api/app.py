@@ -19,7 +19,7 @@ from api import db, graphiql
 from api.context import Context
 from api.mail.delivery import Deliverer
 from api.metrics import metrics_endpoint
-from api.observability import RequestIdMiddleware
+from api.observability import RequestIdMiddleware, tag_log_records
 from api.schema import build_schema
 from api.settings import Settings
 
@@ -61,6 +61,7 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """The service; settings default to the environment's."""
     settings = (settings or Settings.from_env()).with_dev_secret()
+    tag_log_records()
     deliverer = Deliverer(settings)
     graphql_app = GraphQLApp(settings, deliverer)
 

@@ -6,6 +6,7 @@ import contextvars
 import logging
 import re
 import uuid
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,16 +39,25 @@ class RequestIdMiddleware:
             request_id.reset(token)
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
+def tag_log_records() -> None:
+    """Give every log record, whoever logs it, the request id of the task that logs it."""
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "tags_request_id", False):
+        return
+
+    def make_tagged_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
         record.request_id = request_id.get()
-        return True
+        return record
+
+    make_tagged_record.tags_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_tagged_record)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Log lines carry the request id, so a masked INTERNAL_SERVER_ERROR can be found."""
+    tag_log_records()
     handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )

@@ -473,7 +473,9 @@ def graphiql_page(http: httpx.Client) -> httpx.Response:
 
 
 def asset_urls(html: str) -> list[str]:
-    return re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', html)
+    """Every script and stylesheet the page loads (inline `data:` URLs fetch nothing)."""
+    found = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', html)
+    return [url for url in found if not url.startswith("data:")]
 
 
 def require_vendored_graphiql() -> None:
