@@ -24,6 +24,10 @@ class DncEntry(Model):
 
     The call's recording URL, transcription and request UUID are copied, not referenced:
     call logs may be purged, the DNC evidence must not be.
+
+    A number is at most once on an organization's list: the unique index
+    `uq_dnc_entry_organization_phone` enforces it. Tortoise cannot declare a unique *index*
+    (only an inline constraint, which SQLite can never drop), so the migrations create it.
     """
 
     id = fields.UUIDField(primary_key=True)
@@ -54,5 +58,4 @@ class DncEntry(Model):
 
     class Meta:
         table = "dnc_entry"
-        unique_together = (("organization_id", "phone_number"),)
         indexes = (("organization_id", "created_at", "id"),)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from api import db
 from api.settings import Settings
@@ -332,3 +334,23 @@ async def test_twenty_concurrent_adds_of_one_number(
         [tenant.admin.email, second_admin.email]
     )
     assert len(received) == 2
+
+
+async def test_the_database_itself_keeps_a_number_once_per_organization(
+    tenant: Tenant, other: Tenant
+) -> None:
+    """Not only a check in the service: a direct second insert is refused by the schema."""
+
+    def entry(organization_id: uuid.UUID) -> DncEntry:
+        return DncEntry(
+            id=uuid.uuid4(),
+            organization_id=organization_id,
+            phone_number="+12125550100",
+            created_at=datetime.now(UTC),
+        )
+
+    await entry(tenant.organization.id).save()
+    await entry(other.organization.id).save()
+    with pytest.raises(IntegrityError):
+        await entry(tenant.organization.id).save()
+    assert await DncEntry.all().count() == 2
