@@ -1,4 +1,4 @@
-"""The `dnc-api` command: serve, migrate, import, demo, token, makemigrations."""
+"""The `dnc-api` command: serve, migrate, import, export, demo, token, makemigrations."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 from api import db
 from api.auth import issue_token
+from api.dnc.export import write_export
 from api.observability import configure_logging
 from api.platform.demo import DEMO_ADMIN_ID, demo_document
 from api.platform.importer import ImportRefused, import_document
 from api.settings import ConfigError, Settings
-from models import User
+from models import DncEntryStatus, Organization, User
 
 DEFAULT_TOKEN_TTL = 24 * 3600
 
@@ -87,6 +88,53 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"imported {summary.organizations} organizations, {summary.users} users, "
         f"{summary.batches} batches, {summary.call_records} call records"
     )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the CSV export to --out (complete or not at all) or to stdout."""
+    settings = _settings()
+    try:
+        organization_id = uuid.UUID(args.org)
+    except ValueError:
+        print("--org must be an organization id (UUID)", file=sys.stderr)
+        return 2
+    status = DncEntryStatus(args.status) if args.status else None
+
+    async def export(out: IO[str]) -> int | None:
+        if not await Organization.exists(id=organization_id):
+            return None
+        return await write_export(organization_id=organization_id, status=status, out=out)
+
+    if args.out is None:
+        written = asyncio.run(_with_orm(settings, lambda: export(sys.stdout)))
+    else:
+        target = Path(args.out)
+        # A cut-short export must never pass for a whole one: write aside, rename when done.
+        try:
+            scratch = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed before the rename)
+                "w",
+                encoding="utf-8",
+                newline="",
+                dir=target.parent,
+                delete=False,
+                prefix=f".{target.name}.",
+                suffix=".partial",
+            )
+        except OSError as error:
+            print(f"cannot write {target}: {error}", file=sys.stderr)
+            return 2
+        try:
+            with scratch:
+                written = asyncio.run(_with_orm(settings, lambda: export(scratch)))
+            if written is not None:
+                Path(scratch.name).replace(target)
+        finally:
+            Path(scratch.name).unlink(missing_ok=True)
+    if written is None:
+        print(f"no organization {organization_id}", file=sys.stderr)
+        return 2
+    print(f"exported {written} entries", file=sys.stderr if args.out is None else sys.stdout)
     return 0
 
 
@@ -194,6 +242,14 @@ def parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="upsert platform data from a JSON file")
     imp.add_argument("file")
     imp.set_defaults(run=cmd_import)
+
+    export = commands.add_parser("export", help="write an organization's list as CSV")
+    export.add_argument("--org", required=True, help="organization id")
+    export.add_argument(
+        "--status", type=str.upper, choices=[s.value for s in DncEntryStatus], help="only these"
+    )
+    export.add_argument("--out", help="file to write (default: stdout)")
+    export.set_defaults(run=cmd_export)
 
     demo = commands.add_parser("demo", help="load the demo organization and print a token")
     demo.add_argument("--host", default="127.0.0.1", help="for the printed GraphiQL address")

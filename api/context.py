@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from starlette.requests import Request
@@ -12,9 +12,12 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.auth import AuthenticationFailed, Viewer, authenticate
+from api.dnc.broker import EventBroker
 from api.loaders import Loaders
-from api.mail.delivery import Deliverer
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,9 @@ class Context:
     request: Request | WebSocket
     response: Response | WebSocket | None
     settings: Settings
-    deliverer: Deliverer
+    worker: Worker
+    broker: EventBroker
+    connection_params: dict[str, object] | None = None
     _viewer: Viewer | None = field(default=None, init=False)
     _failure: AuthenticationFailed | None = field(default=None, init=False)
     _loaders: Loaders | None = field(default=None, init=False)
@@ -33,9 +38,7 @@ class Context:
         """The authenticated caller, checked once per request."""
         if self._viewer is None and self._failure is None:
             try:
-                self._viewer = await authenticate(
-                    self.request.headers.get("authorization"), self.settings
-                )
+                self._viewer = await authenticate(self.authorization(), self.settings)
             except AuthenticationFailed as failure:
                 log.info("authentication failed: %s", failure)
                 self._failure = failure
@@ -43,6 +46,13 @@ class Context:
             assert self._failure is not None
             raise self._failure
         return self._viewer
+
+    def authorization(self) -> str | None:
+        """The Authorization header, or on a websocket the one sent in connection_init."""
+        if isinstance(self.request, WebSocket):
+            value = (self.connection_params or {}).get("Authorization")
+            return value if isinstance(value, str) else None
+        return self.request.headers.get("authorization")
 
     async def loaders(self) -> Loaders:
         if self._loaders is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -83,6 +84,11 @@ async def init_orm(database_url: str, pool_size: int = 10) -> None:
 
 async def close_orm() -> None:
     await Tortoise.close_connections()
+
+
+def as_uuid(value: object) -> uuid.UUID:
+    """A UUID column's value as read: text on SQLite, asyncpg's own UUID type on PostgreSQL."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def connection() -> BaseDBAsyncClient:

@@ -10,7 +10,7 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from models import Batch, CallRecord, User
+from models import Batch, CallRecord, DncEntry, User
 
 M = TypeVar("M", bound=Model)
 
@@ -34,8 +34,10 @@ class Loaders:
     users: DataLoader[uuid.UUID, User | None] = field(init=False)
     batches: DataLoader[uuid.UUID, Batch | None] = field(init=False)
     call_records: DataLoader[uuid.UUID, CallRecord | None] = field(init=False)
+    entries: DataLoader[uuid.UUID, DncEntry | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = _loader(User, self.organization_id, "organization_id")
         self.batches = _loader(Batch, self.organization_id, "organization_id")
         self.call_records = _loader(CallRecord, self.organization_id, "batch__organization_id")
+        self.entries = _loader(DncEntry, self.organization_id, "organization_id")

@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from api.errors import BadUserInput
 
@@ -19,6 +19,14 @@ MAX_PAGE_SIZE = 500
 class Position:
     created_at: datetime
     id: uuid.UUID
+
+
+def as_utc(moment: datetime) -> datetime:
+    """UTC, whatever offset the client wrote; none at all means UTC.
+
+    SQLite compares stored UTC timestamps as text, so a bound must be in UTC too.
+    """
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def page_size(first: int | None) -> int:

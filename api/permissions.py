@@ -8,7 +8,7 @@ from strawberry.permission import BasePermission
 
 from api.auth import AuthenticationFailed
 from api.context import Info
-from api.errors import UNAUTHENTICATED
+from api.errors import FORBIDDEN, UNAUTHENTICATED
 
 
 class IsAuthenticated(BasePermission):
@@ -23,3 +23,21 @@ class IsAuthenticated(BasePermission):
         except AuthenticationFailed:
             return False
         return True
+
+
+class IsAdmin(BasePermission):
+    """The caller's role is ADMIN (after IsAuthenticated has let the request through)."""
+
+    message = "This operation is for admins only."
+    error_extensions = {"code": FORBIDDEN}  # noqa: RUF012 (read-only, as strawberry declares it)
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        try:
+            viewer = await info.context.viewer()
+        except AuthenticationFailed:
+            return False
+        return viewer.is_admin
+
+
+AUTHENTICATED: list[type[BasePermission]] = [IsAuthenticated]
+ADMIN_ONLY: list[type[BasePermission]] = [IsAuthenticated, IsAdmin]

@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext
 
 from api.dnc.mutations import DncMutation
 from api.dnc.queries import DncQuery
+from api.dnc.subscriptions import DncSubscription
 from api.errors import MaskUnexpectedErrors, is_expected
 from api.metrics import OperationMetrics
 from api.platform.queries import PlatformQuery
@@ -27,6 +28,11 @@ class Query(PlatformQuery, DncQuery):
 
 @strawberry.type(description="Changing the organization's Do-Not-Call list.")
 class Mutation(DncMutation):
+    pass
+
+
+@strawberry.type(description="The organization's list, live.")
+class Subscription(DncSubscription):
     pass
 
 
@@ -50,6 +56,7 @@ def build_schema(*, introspection: bool = True, field_suggestions: bool = True) 
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
     )

@@ -2,7 +2,8 @@
 
 from models.batch import Batch
 from models.call_record import CallRecord
-from models.dnc_entry import DncEntry, DncReason
+from models.dnc_entry import DncChannel, DncEntry, DncEntryStatus, DncReason
+from models.dnc_event import DncAction, DncEvent
 from models.email_outbox import EmailOutbox, OutboxStatus
 from models.organization import Organization
 from models.user import User, UserRole
@@ -10,7 +11,11 @@ from models.user import User, UserRole
 __all__ = [
     "Batch",
     "CallRecord",
+    "DncAction",
+    "DncChannel",
     "DncEntry",
+    "DncEntryStatus",
+    "DncEvent",
     "DncReason",
     "EmailOutbox",
     "Organization",

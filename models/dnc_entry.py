@@ -19,15 +19,33 @@ class DncReason(StrEnum):
     OTHER = "OTHER"
 
 
+class DncChannel(StrEnum):
+    VOICE_CALL = "VOICE_CALL"
+    SMS = "SMS"
+    EMAIL = "EMAIL"
+    WEB = "WEB"
+    MANUAL = "MANUAL"
+    IMPORT = "IMPORT"
+
+
+class DncEntryStatus(StrEnum):
+    """Stored state; an ACTIVE row whose `expires_at` has passed reads as EXPIRED."""
+
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    REMOVED = "REMOVED"
+
+
 class DncEntry(Model):
     """One number on one organization's list, with a snapshot of the call that put it there.
 
     The call's recording URL, transcription and request UUID are copied, not referenced:
     call logs may be purged, the DNC evidence must not be.
 
-    A number is at most once on an organization's list: the unique index
-    `uq_dnc_entry_organization_phone` enforces it. Tortoise cannot declare a unique *index*
-    (only an inline constraint, which SQLite can never drop), so the migrations create it.
+    Entries are never deleted: a removal or an expiry changes `status`, and re-adding the
+    number creates a new entry. At most one ACTIVE entry per organization and number: the
+    partial unique index `uq_dnc_entry_active_number` enforces it. Tortoise cannot declare a
+    unique or partial index, so the migrations create it.
     """
 
     id = fields.UUIDField(primary_key=True)
@@ -50,12 +68,26 @@ class DncEntry(Model):
         "models.User", related_name="dnc_entries", null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField()
+    channel = fields.CharEnumField(DncChannel, max_length=16, default=DncChannel.VOICE_CALL)
+    requested_at = fields.DatetimeField(description="When the person asked not to be called")
+    expires_at = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(DncEntryStatus, max_length=16, default=DncEntryStatus.ACTIVE)
+    removed_at = fields.DatetimeField(null=True)
+    removed_by: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "models.User", related_name="removed_dnc_entries", null=True, on_delete=fields.SET_NULL
+    )
+    removal_reason = fields.TextField(null=True)
 
     organization_id: object
     batch_id: object
     call_record_id: object
     added_by_id: object
+    removed_by_id: object
 
     class Meta:
         table = "dnc_entry"
-        indexes = (("organization_id", "created_at", "id"),)
+        indexes = (
+            ("organization_id", "created_at", "id"),
+            ("organization_id", "phone_number"),
+            ("status", "expires_at"),
+        )

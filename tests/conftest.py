@@ -28,7 +28,15 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "DNC_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("DNC_REQUIRE_POSTGRES", "") not in {"", "0", "false"}
-TABLES = ["email_outbox", "dnc_entry", "call_record", "batch", "app_user", "organization"]
+TABLES = [
+    "email_outbox",
+    "dnc_event",
+    "dnc_entry",
+    "call_record",
+    "batch",
+    "app_user",
+    "organization",
+]
 
 
 async def _postgres_admin() -> asyncpg.Connection:

@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 
 from api import db
 from api.settings import Settings
-from models import CallRecord, DncEntry, EmailOutbox, UserRole
+from models import CallRecord, DncEntry, DncEntryStatus, EmailOutbox, UserRole
 from tests.factories import Tenant, make_batch, make_call, make_tenant, make_user
 from tests.graphql import GraphQLClient, assert_union
 from tests.smtp import SmtpSink
@@ -336,21 +336,26 @@ async def test_twenty_concurrent_adds_of_one_number(
     assert len(received) == 2
 
 
-async def test_the_database_itself_keeps_a_number_once_per_organization(
+async def test_the_database_itself_keeps_one_active_entry_per_number_and_organization(
     tenant: Tenant, other: Tenant
 ) -> None:
-    """Not only a check in the service: a direct second insert is refused by the schema."""
+    """Not only a check in the service: a second ACTIVE row is refused by the schema."""
 
-    def entry(organization_id: uuid.UUID) -> DncEntry:
+    def entry(organization_id: uuid.UUID, status: DncEntryStatus) -> DncEntry:
+        now = datetime.now(UTC)
         return DncEntry(
             id=uuid.uuid4(),
             organization_id=organization_id,
             phone_number="+12125550100",
-            created_at=datetime.now(UTC),
+            created_at=now,
+            requested_at=now,
+            status=status,
         )
 
-    await entry(tenant.organization.id).save()
-    await entry(other.organization.id).save()
+    await entry(tenant.organization.id, DncEntryStatus.ACTIVE).save()
+    await entry(other.organization.id, DncEntryStatus.ACTIVE).save()
+    await entry(tenant.organization.id, DncEntryStatus.REMOVED).save()
+    await entry(tenant.organization.id, DncEntryStatus.EXPIRED).save()
     with pytest.raises(IntegrityError):
-        await entry(tenant.organization.id).save()
-    assert await DncEntry.all().count() == 2
+        await entry(tenant.organization.id, DncEntryStatus.ACTIVE).save()
+    assert await DncEntry.all().count() == 4

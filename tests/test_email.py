@@ -386,12 +386,12 @@ async def test_expired_sending_lease_is_claimed_again(database_url: str, smtp: S
         await EmailOutbox.filter(id=row.id).update(
             status=OutboxStatus.SENDING, locked_until=now + timedelta(minutes=5)
         )
-        assert await app.state.deliverer.deliver_due() == 0
+        assert await app.state.worker.deliver_due() == 0
         assert smtp.messages() == []
 
         # The deliverer was killed mid-send: its lease ran out.
         await EmailOutbox.filter(id=row.id).update(locked_until=now - timedelta(minutes=1))
-        app.state.deliverer.wake()
+        app.state.worker.wake()
         [received] = await smtp.wait_for(1)
         [row] = await wait_for_rows(entry["id"], all_in(OutboxStatus.SENT), "the email sent")
     assert received.recipients == [tenant.admin.email]

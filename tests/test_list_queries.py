@@ -118,6 +118,7 @@ async def add_entries(
             batch_id=batch.id if batch else None,
             added_by_id=tenant.admin.id,
             created_at=start + i * step,
+            requested_at=start + i * step,
         )
         for i in range(count)
     ]
@@ -726,6 +727,7 @@ async def add_entries_with_calls(tenant: Tenant, count: int) -> list[DncEntry]:
             transcription=call.transcription,
             added_by_id=users[i % 2].id,
             created_at=START_AT + timedelta(seconds=i),
+            requested_at=START_AT + timedelta(seconds=i),
         )
         for i, call in enumerate(calls)
     ]

@@ -14,7 +14,16 @@ import pytest
 from api import db
 from tests.conftest import drop_postgres_database, new_postgres_database, require_postgres
 
-TABLES = {"organization", "app_user", "batch", "call_record", "dnc_entry", "email_outbox", "aerich"}
+TABLES = {
+    "organization",
+    "app_user",
+    "batch",
+    "call_record",
+    "dnc_entry",
+    "dnc_event",
+    "email_outbox",
+    "aerich",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

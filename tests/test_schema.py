@@ -21,8 +21,28 @@ def test_schema_has_the_contract_core() -> None:
     query = schema.query_type
     assert mutation is not None
     assert query is not None
-    assert set(mutation.fields) >= {"addToDnc"}
-    assert set(query.fields) >= {"me", "dncEntries", "dncEntry", "dncCheck"}
+    assert set(mutation.fields) >= {"addToDnc", "removeFromDnc", "addManyToDnc"}
+    assert set(query.fields) >= {
+        "me",
+        "dncEntries",
+        "dncEntry",
+        "dncCheck",
+        "dncHistory",
+        "dncAuditLog",
+    }
+    subscription = schema.subscription_type
+    assert subscription is not None
+    assert set(subscription.fields) == {"dncEvents"}
+    entry = schema.get_type("DncEntry")
+    assert set(entry.fields) >= {  # type: ignore[union-attr]
+        "channel",
+        "requestedAt",
+        "expiresAt",
+        "status",
+        "removedAt",
+        "removedBy",
+        "removalReason",
+    }
     entries_args = query.fields["dncEntries"].args
     assert {name: str(arg.type) for name, arg in entries_args.items()} == {
         "first": "Int",
@@ -47,6 +67,7 @@ def test_schema_has_the_contract_core() -> None:
         "requestUUID",
         "reason",
         "note",
+        "expiresAt",
     }
     codes = schema.get_type("ErrorCode")
     assert set(codes.values) >= {  # type: ignore[union-attr]
@@ -55,6 +76,7 @@ def test_schema_has_the_contract_core() -> None:
         "BATCH_NOT_FOUND",
         "USER_NOT_FOUND",
         "CALL_RECORD_NOT_FOUND",
+        "ENTRY_NOT_FOUND",
     }
 
 

@@ -13,6 +13,7 @@ class ErrorCode(StrEnum):
     BATCH_NOT_FOUND = "BATCH_NOT_FOUND"
     USER_NOT_FOUND = "USER_NOT_FOUND"
     CALL_RECORD_NOT_FOUND = "CALL_RECORD_NOT_FOUND"
+    ENTRY_NOT_FOUND = "ENTRY_NOT_FOUND"
 
 
 class DncError(Exception):

@@ -6,26 +6,31 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.expressions import Q
 
 from api.db import connection
 from api.dnc.phone import MAX_INPUT_LENGTH, scrub_candidates
+from api.dnc.state import status_condition, utcnow
 from api.errors import BadUserInput
-from api.pagination import Position
-from models import DncEntry, DncReason
+from api.pagination import Position, as_utc
+from models import DncChannel, DncEntry, DncEntryStatus, DncReason
 
 _BLOCKED_SQL = {
     "postgres": "SELECT phone_number FROM dnc_entry"
-    " WHERE organization_id = $1 AND phone_number = ANY($2::text[])",
+    " WHERE organization_id = $1 AND phone_number = ANY($2::text[])"
+    " AND status = 'ACTIVE' AND (expires_at IS NULL OR expires_at > $3)",
     "sqlite": "SELECT phone_number FROM dnc_entry"
-    " WHERE organization_id = ? AND phone_number IN (SELECT value FROM json_each(?))",
+    " WHERE organization_id = ? AND phone_number IN (SELECT value FROM json_each(?))"
+    " AND status = 'ACTIVE' AND (expires_at IS NULL OR expires_at > ?)",
 }
 
 
 @dataclass(frozen=True)
 class EntryFilter:
+    status: DncEntryStatus | None = DncEntryStatus.ACTIVE
+    channel: DncChannel | None = None
     reason: DncReason | None = None
     batch_id: str | None = None
     created_after: datetime | None = None
@@ -40,16 +45,12 @@ class EntryPage:
     total_count: int
 
 
-def as_utc(moment: datetime) -> datetime:
-    """UTC, whatever offset the client wrote; none at all means UTC.
-
-    SQLite compares stored UTC timestamps as text, so a bound must be in UTC too.
-    """
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _filtered(organization_id: uuid.UUID, where: EntryFilter) -> Q:
+def _filtered(organization_id: uuid.UUID, where: EntryFilter, now: datetime) -> Q:
     conditions = [Q(organization_id=organization_id)]
+    if where.status is not None:
+        conditions.append(status_condition(where.status, now))
+    if where.channel is not None:
+        conditions.append(Q(channel=where.channel))
     if where.reason is not None:
         conditions.append(Q(reason=where.reason))
     if where.batch_id is not None:
@@ -73,7 +74,7 @@ async def list_entries(
     *, organization_id: uuid.UUID, where: EntryFilter, first: int, after: Position | None
 ) -> EntryPage:
     """A page of entries, newest first, starting after `after` (keyset: no OFFSET scan)."""
-    condition = _filtered(organization_id, where)
+    condition = _filtered(organization_id, where, utcnow())
     total = await DncEntry.filter(condition).count()
     query = DncEntry.filter(condition)
     if after is not None:
@@ -102,11 +103,14 @@ async def check_numbers(*, organization_id: uuid.UUID, numbers: Sequence[str]) -
     on_list: set[str] = set()
     if wanted:
         db = connection()
+        now = utcnow()
         if db.schema_generator.DIALECT == "postgres":
-            _, rows = await db.execute_query(_BLOCKED_SQL["postgres"], [organization_id, wanted])
+            _, rows = await db.execute_query(
+                _BLOCKED_SQL["postgres"], [organization_id, wanted, now]
+            )
         else:
             _, rows = await db.execute_query(
-                _BLOCKED_SQL["sqlite"], [str(organization_id), json.dumps(wanted)]
+                _BLOCKED_SQL["sqlite"], [str(organization_id), json.dumps(wanted), now]
             )
         on_list = {row["phone_number"] for row in rows}
     blocked = [

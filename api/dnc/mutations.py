@@ -1,4 +1,4 @@
-"""addToDnc: parse the input, call the service, map its outcome to a union member."""
+"""The list's mutations: parse the input, call one service function, map its outcome."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated
 import strawberry
 
 from api.context import Info
-from api.dnc import service
+from api.dnc import bulk, removal, service
+from api.dnc.bulk_types import AddManyItem, AddManyToDncInput, AddManyToDncResult
 from api.dnc.errors import AlreadyOnDnc, DncError, NotFound, ValidationFailed
+from api.dnc.service import Change
 from api.dnc.types import (
     AddToDncInput,
     AddToDncResult,
@@ -16,10 +18,13 @@ from api.dnc.types import (
     AlreadyOnDncError,
     DncEntry,
     NotFoundError,
+    RemoveFromDncInput,
+    RemoveFromDncResult,
+    RemoveFromDncSuccess,
     ValidationError,
 )
 from api.metrics import DNC_ADDS
-from api.permissions import IsAuthenticated
+from api.permissions import ADMIN_ONLY, AUTHENTICATED
 
 
 def error_result(error: DncError) -> ValidationError | AlreadyOnDncError | NotFoundError:
@@ -44,11 +49,17 @@ def error_result(error: DncError) -> ValidationError | AlreadyOnDncError | NotFo
     return NotFoundError(success=False, status_code=404, message=error.message, code=error.code)
 
 
+async def _committed(info: Info, change: Change | bulk.BulkOutcome) -> None:
+    """After commit: wake the email deliverer and announce the events."""
+    info.context.worker.wake()
+    await info.context.broker.publish(change.events)
+
+
 @strawberry.type
 class DncMutation:
     @strawberry.mutation(
         description="Put a number on the list from a call; the organization's admins are emailed.",
-        permission_classes=[IsAuthenticated],
+        permission_classes=AUTHENTICATED,
     )
     async def add_to_dnc(
         self,
@@ -58,23 +69,112 @@ class DncMutation:
         ],
     ) -> AddToDncResult:
         try:
-            entry = await service.add_to_dnc(
+            change = await service.add_to_dnc(
                 viewer=await info.context.viewer(),
                 phone_number=input.phone_number,
                 batch_id=str(input.batch_id),
                 request_uuid=input.request_uuid,
                 reason=input.reason or None,
                 note=input.note or None,
+                expires_at=input.expires_at or None,
             )
         except DncError as error:
             result = error_result(error)
             DNC_ADDS.labels(result=type(result).__name__).inc()
             return result
-        info.context.deliverer.wake()
+        await _committed(info, change)
         DNC_ADDS.labels(result="AddToDncSuccess").inc()
         return AddToDncSuccess(
             success=True,
             status_code=200,
             message="Number added to the Do-Not-Call list.",
-            entry=DncEntry.from_model(entry),
+            entry=DncEntry.from_model(change.entry),
+        )
+
+    @strawberry.mutation(
+        description="Take a number off the list (ADMIN only; soft: its history stays). "
+        "The organization's admins are emailed.",
+        permission_classes=ADMIN_ONLY,
+    )
+    async def remove_from_dnc(
+        self,
+        info: Info,
+        input: Annotated[
+            RemoveFromDncInput, strawberry.argument(description="The number and why.")
+        ],
+    ) -> RemoveFromDncResult:
+        try:
+            change = await removal.remove_from_dnc(
+                viewer=await info.context.viewer(),
+                phone_number=input.phone_number,
+                reason=input.reason,
+            )
+        except (ValidationFailed, NotFound) as error:
+            result = error_result(error)
+            assert not isinstance(result, AlreadyOnDncError)
+            return result
+        await _committed(info, change)
+        return RemoveFromDncSuccess(
+            success=True,
+            status_code=200,
+            message="Number removed from the Do-Not-Call list.",
+            entry=DncEntry.from_model(change.entry),
+        )
+
+    @strawberry.mutation(
+        description="Add up to 10,000 numbers from one channel in one transaction (ADMIN only). "
+        "The admins get one digest email per call.",
+        permission_classes=ADMIN_ONLY,
+    )
+    async def add_many_to_dnc(
+        self,
+        info: Info,
+        input: Annotated[AddManyToDncInput, strawberry.argument(description="The numbers.")],
+    ) -> AddManyToDncResult:
+        entries = [
+            bulk.ManualEntry(
+                phone_number=item.phone_number,
+                reason=item.reason or None,
+                note=item.note or None,
+                requested_at=item.requested_at or None,
+                expires_at=item.expires_at or None,
+            )
+            for item in input.entries
+        ]
+        try:
+            outcome = await bulk.add_many_to_dnc(
+                viewer=await info.context.viewer(), channel=input.channel, entries=entries
+            )
+        except ValidationFailed as error:
+            return AddManyToDncResult(
+                success=False,
+                status_code=400,
+                message=error.message,
+                added=0,
+                already_on_dnc=0,
+                invalid=0,
+                items=[],
+                code=error.code,
+                field=error.field,
+            )
+        await _committed(info, outcome)
+        return AddManyToDncResult(
+            success=True,
+            status_code=200,
+            message=f"{outcome.added} added, {outcome.already_on_dnc} already on the list, "
+            f"{outcome.invalid} invalid.",
+            added=outcome.added,
+            already_on_dnc=outcome.already_on_dnc,
+            invalid=outcome.invalid,
+            items=[
+                AddManyItem(
+                    phone_number=item.phone_number,
+                    status=item.status,
+                    entry=DncEntry.from_model(item.entry) if item.entry else None,
+                    message=item.message,
+                )
+                for item in outcome.items
+            ],
+            code=None,
+            field=None,
         )

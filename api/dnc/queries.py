@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, TypeVar
 
 import strawberry
 
 from api.context import Info
-from api.dnc import lookup, service
+from api.db import as_uuid
+from api.dnc import events, lookup, service
 from api.dnc.errors import ValidationFailed
+from api.dnc.event_types import DncAuditFilter, DncEvent, DncEventConnection, DncEventEdge
+from api.dnc.state import active_entry, expire_due
 from api.dnc.types import (
     DncCheckResult,
     DncEntry,
@@ -19,7 +23,7 @@ from api.dnc.types import (
 )
 from api.errors import BadUserInput
 from api.pagination import Position, decode_cursor, encode_cursor, page_size
-from api.permissions import IsAuthenticated
+from api.permissions import ADMIN_ONLY, AUTHENTICATED
 
 T = TypeVar("T")
 
@@ -29,11 +33,20 @@ def _given(value: T | None) -> T | None:
     return None if value is strawberry.UNSET else value
 
 
+def _phone_number(raw: str) -> str:
+    try:
+        return service.parse_phone_number(raw)
+    except ValidationFailed as error:
+        raise BadUserInput(error.message) from None
+
+
 def _entry_filter(where: DncEntryFilter | None) -> lookup.EntryFilter:
     if not where:
         return lookup.EntryFilter()
     batch_id = _given(where.batch_id)
     return lookup.EntryFilter(
+        status=_given(where.status),
+        channel=_given(where.channel),
         reason=_given(where.reason),
         batch_id=None if batch_id is None else str(batch_id),
         created_after=_given(where.created_after),
@@ -46,7 +59,7 @@ def _entry_filter(where: DncEntryFilter | None) -> lookup.EntryFilter:
 class DncQuery:
     @strawberry.field(
         description="The organization's entries, newest first, with keyset cursors.",
-        permission_classes=[IsAuthenticated],
+        permission_classes=AUTHENTICATED,
     )
     async def dnc_entries(
         self,
@@ -90,8 +103,9 @@ class DncQuery:
         )
 
     @strawberry.field(
-        description="The entry for a number, in any spelling; null when it is not on the list.",
-        permission_classes=[IsAuthenticated],
+        description="The ACTIVE entry for a number, in any spelling; null when it is not on "
+        "the list.",
+        permission_classes=AUTHENTICATED,
     )
     async def dnc_entry(
         self,
@@ -101,19 +115,14 @@ class DncQuery:
             strawberry.argument(description='Any spelling: "+1 212-555-1234", "0012125551234".'),
         ],
     ) -> DncEntry | None:
-        try:
-            number = service.parse_phone_number(phone_number)
-        except ValidationFailed as error:
-            raise BadUserInput(error.message) from None
+        number = _phone_number(phone_number)
         viewer = await info.context.viewer()
-        row = await service.active_entry(
-            organization_id=viewer.organization_id, phone_number=number
-        )
+        row = await active_entry(organization_id=viewer.organization_id, phone_number=number)
         return DncEntry.from_model(row) if row else None
 
     @strawberry.field(
         description="Scrub a list of numbers (100,000 and more, passed as a variable).",
-        permission_classes=[IsAuthenticated],
+        permission_classes=AUTHENTICATED,
     )
     async def dnc_check(
         self,
@@ -129,3 +138,86 @@ class DncQuery:
         return DncCheckResult(
             blocked=result.blocked, invalid=result.invalid, checked=result.checked
         )
+
+    @strawberry.field(
+        description="Everything that happened to a number, oldest first: additions, removals, "
+        "expiries.",
+        permission_classes=AUTHENTICATED,
+    )
+    async def dnc_history(
+        self,
+        info: Info,
+        phone_number: Annotated[str, strawberry.argument(description="Any spelling.")],
+    ) -> list[DncEvent]:
+        number = _phone_number(phone_number)
+        viewer = await info.context.viewer()
+        await _expire_now(info, viewer.organization_id, [number])
+        rows = await events.history(organization_id=viewer.organization_id, phone_number=number)
+        return [DncEvent.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Who changed the list, and when: the organization's events, newest first "
+        "(ADMIN only).",
+        permission_classes=ADMIN_ONLY,
+    )
+    async def dnc_audit_log(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1 to 500; null means 50.")
+        ] = 50,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of the previous page.")
+        ] = strawberry.UNSET,
+        filter: Annotated[
+            DncAuditFilter | None, strawberry.argument(description="Only matching events.")
+        ] = strawberry.UNSET,
+    ) -> DncEventConnection:
+        size = page_size(first)
+        cursor = _given(after)
+        position = None if cursor is None else decode_cursor(cursor)
+        where = _given(filter)
+        viewer = await info.context.viewer()
+        await _expire_now(info, viewer.organization_id, None)
+        page = await events.audit_page(
+            organization_id=viewer.organization_id,
+            where=_audit_filter(where),
+            first=size,
+            after=position,
+        )
+        edges = [
+            DncEventEdge(
+                cursor=encode_cursor(Position(row.at, as_uuid(row.id))),
+                node=DncEvent.from_model(row),
+            )
+            for row in page.events
+        ]
+        return DncEventConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=position is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total_count,
+        )
+
+
+def _audit_filter(where: DncAuditFilter | None) -> events.AuditFilter:
+    if where is None:
+        return events.AuditFilter()
+    actor_id = _given(where.actor_id)
+    return events.AuditFilter(
+        action=_given(where.action),
+        actor_id=None if actor_id is None else str(actor_id),
+        since=_given(where.since),
+        until=_given(where.until),
+    )
+
+
+async def _expire_now(info: Info, organization_id: uuid.UUID, numbers: list[str] | None) -> None:
+    """Write the EXPIRED events that are due before reading the log, and announce them."""
+    expired = await expire_due(organization_id=organization_id, phone_numbers=numbers)
+    if expired:
+        await info.context.broker.publish(expired)

@@ -1,21 +1,42 @@
-"""The add flow: the rules of section 4, one transaction for the entry and its emails."""
+"""Adding a number from a call: the rules of section 4, in one transaction with its emails."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from api.auth import Viewer
 from api.dnc.errors import AlreadyOnDnc, ErrorCode, NotFound, ValidationFailed
+from api.dnc.events import record
 from api.dnc.phone import InvalidPhoneNumber, normalize_phone_number
+from api.dnc.state import active_entry, expire_stale, utcnow
 from api.mail import outbox
 from api.mail.messages import DncAddedNotice, dnc_added_message
-from models import Batch, CallRecord, DncEntry, DncReason, Organization, User, UserRole
+from models import (
+    Batch,
+    CallRecord,
+    DncAction,
+    DncChannel,
+    DncEntry,
+    DncEvent,
+    DncReason,
+    Organization,
+    User,
+)
 
 NOTE_MAX_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Change:
+    """A committed change: the entry as it now is and the events to announce."""
+
+    entry: DncEntry
+    events: list[DncEvent]
 
 
 def parse_phone_number(raw: str, *, field: str = "phoneNumber") -> str:
@@ -26,16 +47,27 @@ def parse_phone_number(raw: str, *, field: str = "phoneNumber") -> str:
         raise ValidationFailed(field, str(error)) from None
 
 
+def check_note(note: str | None, *, field: str = "note") -> str | None:
+    """The note as stored (empty means none), or ValidationFailed."""
+    if note is not None and len(note) > NOTE_MAX_LENGTH:
+        raise ValidationFailed(field, f"Note must be at most {NOTE_MAX_LENGTH} characters.")
+    if note is not None and "\x00" in note:
+        raise ValidationFailed(field, "Note must not contain NUL characters.")
+    return note or None
+
+
+def check_expires_at(
+    expires_at: datetime | None, now: datetime, *, field: str = "expiresAt"
+) -> None:
+    if expires_at is not None and expires_at.astimezone(now.tzinfo) <= now:
+        raise ValidationFailed(field, "expiresAt must be in the future.")
+
+
 def _parse_uuid(raw: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
         return None
-
-
-async def active_entry(*, organization_id: uuid.UUID, phone_number: str) -> DncEntry | None:
-    """The organization's entry for an E.164 number, if it is on the list."""
-    return await DncEntry.get_or_none(organization_id=organization_id, phone_number=phone_number)
 
 
 async def add_to_dnc(
@@ -46,18 +78,18 @@ async def add_to_dnc(
     request_uuid: uuid.UUID,
     reason: DncReason | None,
     note: str | None,
-) -> DncEntry:
+    expires_at: datetime | None = None,
+) -> Change:
     """Put a number on the viewer's list from a call of one of its batches; email its admins.
 
     Checks run in the contract's order (number, note, batch, owner, call record, duplicate).
-    A concurrent add of the same number loses on the database's unique constraint and is
+    A concurrent add of the same number loses on the database's unique index and is
     answered like any other duplicate.
     """
     number = parse_phone_number(phone_number)
-    if note is not None and len(note) > NOTE_MAX_LENGTH:
-        raise ValidationFailed("note", f"Note must be at most {NOTE_MAX_LENGTH} characters.")
-    if note is not None and "\x00" in note:
-        raise ValidationFailed("note", "Note must not contain NUL characters.")
+    stored_note = check_note(note)
+    now = utcnow()
+    check_expires_at(expires_at, now)
     organization_id = viewer.organization_id
     batch_uuid = _parse_uuid(batch_id)
     batch = (
@@ -83,15 +115,17 @@ async def add_to_dnc(
     if existing is not None:
         raise AlreadyOnDnc(existing)
 
-    now = datetime.now(UTC)
     try:
         async with in_transaction() as conn:
+            events = await expire_stale(
+                conn, now=now, organization_id=organization_id, phone_numbers=[number]
+            )
             entry = await DncEntry.create(
                 id=uuid.uuid4(),
                 organization_id=organization_id,
                 phone_number=number,
                 reason=reason,
-                note=note or None,
+                note=stored_note,
                 batch_id=batch.id,
                 call_record_id=call.id,
                 request_uuid=call.request_uuid,
@@ -99,19 +133,26 @@ async def add_to_dnc(
                 transcription=call.transcription,
                 added_by_id=viewer.user_id,
                 created_at=now,
+                channel=DncChannel.VOICE_CALL,
+                requested_at=call.called_at or now,
+                expires_at=expires_at,
                 using_db=conn,
             )
-            organization = await Organization.get(id=organization_id, using_db=conn)
-            admins = (
-                await User.filter(organization_id=organization_id, role=UserRole.ADMIN, active=True)
-                .using_db(conn)
-                .values_list("email", flat=True)
+            added = record(
+                entry=entry,
+                action=DncAction.ADDED,
+                at=now,
+                actor_id=viewer.user_id,
+                channel=DncChannel.VOICE_CALL,
+                reason=reason.value if reason else None,
             )
+            await added.save(using_db=conn)
+            organization = await Organization.get(id=organization_id, using_db=conn)
             notice = DncAddedNotice(
                 organization_name=organization.name,
                 phone_number=number,
                 reason=reason.value if reason else None,
-                note=entry.note,
+                note=stored_note,
                 batch_id=batch.id,
                 batch_name=batch.name,
                 request_uuid=call.request_uuid,
@@ -119,12 +160,12 @@ async def add_to_dnc(
                 added_at=now,
                 recording_url=call.recording_url,
                 transcription=call.transcription,
+                expires_at=expires_at,
             )
-            await outbox.enqueue(
+            await outbox.enqueue_for_admins(
                 conn=conn,
                 organization_id=organization_id,
                 dnc_entry_id=entry.id,
-                recipients=sorted({str(email) for email in admins}),
                 message=dnc_added_message(notice),
                 now=now,
             )
@@ -133,4 +174,4 @@ async def add_to_dnc(
         if existing is None:
             raise
         raise AlreadyOnDnc(existing) from None
-    return entry
+    return Change(entry=entry, events=[*events, added])

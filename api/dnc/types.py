@@ -9,12 +9,21 @@ from typing import Annotated
 import strawberry
 
 from api.context import Info
+from api.db import as_uuid
 from api.dnc.errors import ErrorCode
+from api.dnc.state import effective_status, utcnow
 from api.platform.types import Batch, CallRecord, User
+from models import DncAction, DncChannel, DncEntryStatus, DncReason
 from models import DncEntry as DncEntryModel
-from models import DncReason
 
 strawberry.enum(DncReason, name="DncReason", description="Why the number is on the list.")
+strawberry.enum(DncChannel, name="DncChannel", description="How the request reached us.")
+strawberry.enum(
+    DncEntryStatus,
+    name="DncEntryStatus",
+    description="ACTIVE entries block calls; EXPIRED (expiresAt passed) and REMOVED do not.",
+)
+strawberry.enum(DncAction, name="DncAction", description="What happened to an entry.")
 strawberry.enum(
     ErrorCode, name="ErrorCode", description="Stable codes of the expected mutation errors."
 )
@@ -33,9 +42,25 @@ class DncEntry:
     transcription: str | None = strawberry.field(
         description="The call's transcription, as it was when the number was added."
     )
+    channel: DncChannel = strawberry.field(description="How the request reached us.")
+    requested_at: datetime = strawberry.field(description="When the person asked.")
+    expires_at: datetime | None = strawberry.field(
+        description="When the entry stops blocking; null: never."
+    )
+    status: DncEntryStatus = strawberry.field(description="Only ACTIVE entries block calls.")
+    removed_at: datetime | None = strawberry.field(description="When the entry was removed.")
+    removal_reason: str | None = strawberry.field(description="Why the entry was removed.")
     added_by_id: strawberry.Private[uuid.UUID | None]
     batch_id: strawberry.Private[uuid.UUID | None]
     call_record_id: strawberry.Private[uuid.UUID | None]
+    removed_by_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Who removed the entry.")
+    async def removed_by(self, info: Info) -> User | None:
+        if self.removed_by_id is None:
+            return None
+        row = await (await info.context.loaders()).users.load(self.removed_by_id)
+        return User.from_model(row) if row else None
 
     @strawberry.field(description="Who added the number.")
     async def added_by(self, info: Info) -> User | None:
@@ -68,16 +93,21 @@ class DncEntry:
             created_at=row.created_at,
             recording_url=row.recording_url,
             transcription=row.transcription,
-            added_by_id=_uuid(row.added_by_id),
-            batch_id=_uuid(row.batch_id),
-            call_record_id=_uuid(row.call_record_id),
+            channel=DncChannel(row.channel),
+            requested_at=row.requested_at,
+            expires_at=row.expires_at,
+            status=effective_status(row, utcnow()),
+            removed_at=row.removed_at,
+            removal_reason=row.removal_reason,
+            added_by_id=optional_uuid(row.added_by_id),
+            batch_id=optional_uuid(row.batch_id),
+            call_record_id=optional_uuid(row.call_record_id),
+            removed_by_id=optional_uuid(row.removed_by_id),
         )
 
 
-def _uuid(value: object) -> uuid.UUID | None:
-    if value is None:
-        return None
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+def optional_uuid(value: object) -> uuid.UUID | None:
+    return None if value is None else as_uuid(value)
 
 
 @strawberry.interface(description="What every mutation answers: clients switch on __typename.")
@@ -130,10 +160,21 @@ class AddToDncInput:
     note: str | None = strawberry.field(
         default=strawberry.UNSET, description="Free text, at most 2,000 characters."
     )
+    expires_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When the entry stops blocking (must be in the future); null: never.",
+    )
 
 
 @strawberry.input(description="Narrows dncEntries; all given conditions must hold.")
 class DncEntryFilter:
+    status: DncEntryStatus | None = strawberry.field(
+        default=DncEntryStatus.ACTIVE,
+        description="Only entries in this state (ACTIVE unless said); null: every state.",
+    )
+    channel: DncChannel | None = strawberry.field(
+        default=strawberry.UNSET, description="Only entries that came through this channel."
+    )
     reason: DncReason | None = strawberry.field(
         default=strawberry.UNSET, description="Only this reason."
     )
@@ -186,3 +227,22 @@ class DncCheckResult:
         description="The inputs, as given, that cannot be read as an international number."
     )
     checked: int = strawberry.field(description="How many inputs were checked.")
+
+
+@strawberry.type(description="The number was removed; the organization's admins are emailed.")
+class RemoveFromDncSuccess(MutationResult):
+    entry: DncEntry = strawberry.field(description="The entry, now REMOVED.")
+
+
+RemoveFromDncResult = Annotated[
+    RemoveFromDncSuccess | ValidationError | NotFoundError,
+    strawberry.union("RemoveFromDncResult", description="The outcome of removeFromDnc."),
+]
+
+
+@strawberry.input(description="A number to take off the list, and why.")
+class RemoveFromDncInput:
+    phone_number: str = strawberry.field(description="Any spelling of the number.")
+    reason: str = strawberry.field(
+        description="Why it is removed: required, at most 2,000 characters."
+    )

@@ -17,7 +17,7 @@ from tortoise.expressions import F
 
 from api.db import connection
 from api.mail.messages import EmailMessage
-from models import EmailOutbox, OutboxStatus
+from models import EmailOutbox, OutboxStatus, User, UserRole
 
 _CLAIM = {
     "postgres": """
@@ -80,6 +80,30 @@ async def enqueue(
     if rows:
         await EmailOutbox.bulk_create(rows, using_db=conn)
     return len(rows)
+
+
+async def enqueue_for_admins(
+    *,
+    conn: BaseDBAsyncClient,
+    organization_id: uuid.UUID,
+    dnc_entry_id: uuid.UUID | None,
+    message: EmailMessage,
+    now: datetime,
+) -> int:
+    """One row per active ADMIN of the organization, so one refused address holds back no other."""
+    admins = (
+        await User.filter(organization_id=organization_id, role=UserRole.ADMIN, active=True)
+        .using_db(conn)
+        .values_list("email", flat=True)
+    )
+    return await enqueue(
+        conn=conn,
+        organization_id=organization_id,
+        dnc_entry_id=dnc_entry_id,
+        recipients=sorted({str(email) for email in admins}),
+        message=message,
+        now=now,
+    )
 
 
 async def claim_due(*, limit: int, lease_seconds: int) -> list[EmailOutbox]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from api.db import as_uuid
 from models import Batch, CallRecord, Organization, User, UserRole
 
 SECTIONS = ("organizations", "users", "batches", "callRecords")
@@ -116,11 +117,7 @@ async def _organization_of(
     model: type[User] | type[Batch], ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, uuid.UUID]:
     rows = await model.filter(id__in=list(ids)).values_list("id", "organization_id")
-    return {_as_uuid(i): _as_uuid(o) for i, o in rows}
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return {as_uuid(i): as_uuid(o) for i, o in rows}
 
 
 async def plan_import(document: Any) -> _Plan:
@@ -146,7 +143,7 @@ async def plan_import(document: Any) -> _Plan:
         for path, row in _rows(document, section)
     }
     known_orgs = file_orgs | {
-        _as_uuid(i)
+        as_uuid(i)
         for i in await Organization.filter(id__in=list(referenced_orgs - file_orgs)).values_list(
             "id", flat=True
         )
@@ -228,7 +225,7 @@ async def plan_import(document: Any) -> _Plan:
         _uuid(_field(r, p, "batchId"), f"{p}.batchId") for p, r in call_rows
     } - set(batch_orgs)
     known_batches = set(batch_orgs) | {
-        _as_uuid(i)
+        as_uuid(i)
         for i in await Batch.filter(id__in=list(referenced_batches)).values_list("id", flat=True)
     }
     for path, row in call_rows:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from api.context import Info
-from api.permissions import IsAuthenticated
+from api.permissions import AUTHENTICATED
 from api.platform.types import User
 from models import User as UserModel
 
 
 @strawberry.type
 class PlatformQuery:
-    @strawberry.field(description="The authenticated user.", permission_classes=[IsAuthenticated])
+    @strawberry.field(description="The authenticated user.", permission_classes=AUTHENTICATED)
     async def me(self, info: Info) -> User:
         viewer = await info.context.viewer()
         return User.from_model(await UserModel.get(id=viewer.user_id))

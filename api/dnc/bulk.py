@@ -1,0 +1,182 @@
+"""Adding many numbers from any channel at once: one transaction, one digest email.
+
+10,000 numbers cost a handful of statements, not 10,000 round trips: one lookup of the
+numbers already on the list, batched inserts of entries and events, one outbox row per admin.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from api.auth import Viewer
+from api.dnc.errors import ValidationFailed
+from api.dnc.events import record
+from api.dnc.service import check_expires_at, check_note, parse_phone_number
+from api.dnc.state import active_condition, expire_stale, utcnow
+from api.mail import outbox
+from api.mail.messages import DncDigestNotice, dnc_digest_message
+from models import DncAction, DncChannel, DncEntry, DncEvent, DncReason, Organization
+
+MAX_ENTRIES = 10_000
+INSERT_BATCH = 1000  # rows per INSERT: well under asyncpg's 32,767 parameters
+CONFLICT_RETRIES = 3
+
+
+class ItemStatus(StrEnum):
+    ADDED = "ADDED"
+    ALREADY_ON_DNC = "ALREADY_ON_DNC"
+    INVALID = "INVALID"
+
+
+@dataclass(frozen=True)
+class ManualEntry:
+    phone_number: str
+    reason: DncReason | None = None
+    note: str | None = None
+    requested_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass
+class ItemOutcome:
+    phone_number: str
+    status: ItemStatus
+    entry: DncEntry | None = None
+    message: str | None = None
+
+
+@dataclass
+class BulkOutcome:
+    items: list[ItemOutcome]
+    added: int = 0
+    already_on_dnc: int = 0
+    invalid: int = 0
+    events: list[DncEvent] = field(default_factory=list)
+
+
+def _check(item: ManualEntry, now: datetime) -> tuple[str, str | None]:
+    """The E.164 number and stored note of a valid item; ValidationFailed otherwise."""
+    number = parse_phone_number(item.phone_number)
+    note = check_note(item.note)
+    check_expires_at(item.expires_at, now)
+    if item.requested_at is not None and item.requested_at.astimezone(now.tzinfo) > now:
+        raise ValidationFailed("requestedAt", "requestedAt must not be in the future.")
+    return number, note
+
+
+async def add_many_to_dnc(
+    *, viewer: Viewer, channel: DncChannel, entries: list[ManualEntry]
+) -> BulkOutcome:
+    """Add every valid new number; per-item results in input order; duplicates count once."""
+    if len(entries) > MAX_ENTRIES:
+        raise ValidationFailed("entries", f"At most {MAX_ENTRIES:,} entries per call.")
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return await _add_many(viewer=viewer, channel=channel, entries=entries)
+        except IntegrityError:
+            # Another call added some of these numbers since we looked: look again.
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _add_many(
+    *, viewer: Viewer, channel: DncChannel, entries: list[ManualEntry]
+) -> BulkOutcome:
+    now = utcnow()
+    items: list[ItemOutcome] = []
+    first_of: dict[str, ManualEntry] = {}
+    numbers: list[str | None] = []
+    notes: dict[str, str | None] = {}
+    for item in entries:
+        try:
+            number, note = _check(item, now)
+        except ValidationFailed as error:
+            items.append(ItemOutcome(item.phone_number, ItemStatus.INVALID, message=error.message))
+            numbers.append(None)
+            continue
+        numbers.append(number)
+        if number not in first_of:
+            first_of[number] = item
+            notes[number] = note
+        items.append(ItemOutcome(item.phone_number, ItemStatus.ADDED))
+
+    organization_id = viewer.organization_id
+    outcome = BulkOutcome(items=items, invalid=sum(1 for n in numbers if n is None))
+    async with in_transaction() as conn:
+        outcome.events = await expire_stale(
+            conn, now=now, organization_id=organization_id, phone_numbers=list(first_of)
+        )
+        on_list = {
+            row.phone_number: row
+            for row in await DncEntry.filter(active_condition(now))
+            .filter(organization_id=organization_id, phone_number__in=list(first_of))
+            .using_db(conn)
+        }
+        new_rows: dict[str, DncEntry] = {}
+        for number, item in first_of.items():
+            if number in on_list:
+                continue
+            new_rows[number] = DncEntry(
+                id=uuid.uuid4(),
+                organization_id=organization_id,
+                phone_number=number,
+                reason=item.reason,
+                note=notes[number],
+                added_by_id=viewer.user_id,
+                created_at=now,
+                channel=channel,
+                requested_at=item.requested_at or now,
+                expires_at=item.expires_at,
+            )
+        added_events = [
+            record(
+                entry=row,
+                action=DncAction.ADDED,
+                at=now,
+                actor_id=viewer.user_id,
+                channel=channel,
+                reason=row.reason.value if row.reason else None,
+            )
+            for row in new_rows.values()
+        ]
+        if new_rows:
+            await DncEntry.bulk_create(
+                list(new_rows.values()), batch_size=INSERT_BATCH, using_db=conn
+            )
+            await DncEvent.bulk_create(added_events, batch_size=INSERT_BATCH, using_db=conn)
+            organization = await Organization.get(id=organization_id, using_db=conn)
+            notice = DncDigestNotice(
+                organization_name=organization.name,
+                channel=channel.value,
+                added_by=viewer.email,
+                added_at=now,
+                added=list(new_rows),
+                already_on_dnc=len(on_list),
+                invalid=outcome.invalid,
+            )
+            await outbox.enqueue_for_admins(
+                conn=conn,
+                organization_id=organization_id,
+                dnc_entry_id=None,
+                message=dnc_digest_message(notice),
+                now=now,
+            )
+    outcome.events.extend(added_events)
+    outcome.added = len(new_rows)
+    outcome.already_on_dnc = len(on_list)
+    for item_outcome, e164 in zip(items, numbers, strict=True):
+        if e164 is None:
+            continue
+        if e164 in new_rows:
+            item_outcome.entry = new_rows[e164]
+        else:
+            item_outcome.status = ItemStatus.ALREADY_ON_DNC
+            item_outcome.entry = on_list[e164]
+    return outcome

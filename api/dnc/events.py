@@ -1,0 +1,90 @@
+"""The append-only event log: one ADDED, REMOVED or EXPIRED event per change of the list."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import Q
+
+from api.errors import BadUserInput
+from api.pagination import Position, as_utc
+from models import DncAction, DncChannel, DncEntry, DncEvent
+
+
+def record(
+    *,
+    entry: DncEntry,
+    action: DncAction,
+    at: datetime,
+    actor_id: uuid.UUID | None,
+    channel: DncChannel | None,
+    reason: str | None,
+) -> DncEvent:
+    """An event of `entry`, to be saved in the transaction of the change it records."""
+    return DncEvent(
+        id=uuid.uuid4(),
+        organization_id=entry.organization_id,
+        entry_id=entry.id,
+        phone_number=entry.phone_number,
+        action=action,
+        at=at,
+        actor_id=actor_id,
+        channel=channel,
+        reason=reason,
+    )
+
+
+async def history(*, organization_id: uuid.UUID, phone_number: str) -> list[DncEvent]:
+    """Every event of one number, oldest first."""
+    return list(
+        await DncEvent.filter(organization_id=organization_id, phone_number=phone_number).order_by(
+            "at", "id"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    action: DncAction | None = None
+    actor_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[DncEvent]
+    has_next_page: bool
+    total_count: int
+
+
+def _audit_condition(organization_id: uuid.UUID, where: AuditFilter) -> Q:
+    conditions = [Q(organization_id=organization_id)]
+    if where.action is not None:
+        conditions.append(Q(action=where.action))
+    if where.actor_id is not None:
+        try:
+            conditions.append(Q(actor_id=uuid.UUID(where.actor_id)))
+        except ValueError:
+            raise BadUserInput("`filter.actorId` is not a valid id.") from None
+    if where.since is not None:
+        conditions.append(Q(at__gte=as_utc(where.since)))
+    if where.until is not None:
+        conditions.append(Q(at__lt=as_utc(where.until)))
+    return Q(*conditions, join_type=Q.AND)
+
+
+async def audit_page(
+    *, organization_id: uuid.UUID, where: AuditFilter, first: int, after: Position | None
+) -> EventPage:
+    """A page of the organization's events, newest first (keyset on `at`, then id)."""
+    condition = _audit_condition(organization_id, where)
+    total = await DncEvent.filter(condition).count()
+    query = DncEvent.filter(condition)
+    if after is not None:
+        at = as_utc(after.created_at)
+        query = query.filter(Q(at__lt=at) | Q(at=at, id__lt=after.id))
+    rows = list(await query.order_by("-at", "-id").limit(first + 1))
+    return EventPage(events=rows[:first], has_next_page=len(rows) > first, total_count=total)

@@ -1,0 +1,114 @@
+"""What "on the list" means: an ACTIVE entry whose expiry has not passed.
+
+An ACTIVE row whose `expires_at` has passed already reads as EXPIRED everywhere; the worker
+(and any write that meets it first) then stores EXPIRED and appends the EXPIRED event, dated
+when the entry expired, so history never depends on when the sweep ran.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from api.dnc.events import record
+from models import DncAction, DncEntry, DncEntryStatus, DncEvent
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def active_condition(now: datetime) -> Q:
+    return Q(status=DncEntryStatus.ACTIVE) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+def status_condition(status: DncEntryStatus, now: datetime) -> Q:
+    """Rows whose effective status is `status` at `now`."""
+    if status is DncEntryStatus.ACTIVE:
+        return active_condition(now)
+    if status is DncEntryStatus.EXPIRED:
+        return Q(status=DncEntryStatus.EXPIRED) | Q(
+            status=DncEntryStatus.ACTIVE, expires_at__lte=now
+        )
+    return Q(status=DncEntryStatus.REMOVED)
+
+
+def effective_status(row: DncEntry, now: datetime) -> DncEntryStatus:
+    status = DncEntryStatus(row.status)
+    if status is DncEntryStatus.ACTIVE and row.expires_at is not None and row.expires_at <= now:
+        return DncEntryStatus.EXPIRED
+    return status
+
+
+async def active_entry(*, organization_id: uuid.UUID, phone_number: str) -> DncEntry | None:
+    """The organization's ACTIVE entry for an E.164 number: the one that blocks calls."""
+    return (
+        await DncEntry.filter(active_condition(utcnow()))
+        .filter(organization_id=organization_id, phone_number=phone_number)
+        .first()
+    )
+
+
+async def expire_stale(
+    conn: BaseDBAsyncClient,
+    *,
+    now: datetime,
+    organization_id: uuid.UUID | None = None,
+    phone_numbers: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[DncEvent]:
+    """Store EXPIRED on ACTIVE rows whose time has passed, with their EXPIRED events.
+
+    The conditional update makes each expiry happen once, whoever gets there first.
+    """
+    query = DncEntry.filter(status=DncEntryStatus.ACTIVE, expires_at__lte=now).using_db(conn)
+    if organization_id is not None:
+        query = query.filter(organization_id=organization_id)
+    if phone_numbers is not None:
+        query = query.filter(phone_number__in=list(phone_numbers))
+    if limit is not None:
+        query = query.limit(limit)
+    events = []
+    for row in await query:
+        changed = (
+            await DncEntry.filter(id=row.id, status=DncEntryStatus.ACTIVE)
+            .using_db(conn)
+            .update(status=DncEntryStatus.EXPIRED)
+        )
+        if changed:
+            assert row.expires_at is not None
+            events.append(
+                record(
+                    entry=row,
+                    action=DncAction.EXPIRED,
+                    at=row.expires_at,
+                    actor_id=None,
+                    channel=None,
+                    reason=None,
+                )
+            )
+    if events:
+        await DncEvent.bulk_create(events, using_db=conn)
+    return events
+
+
+async def expire_due(
+    *,
+    organization_id: uuid.UUID | None = None,
+    phone_numbers: Sequence[str] | None = None,
+    limit: int = 1000,
+) -> list[DncEvent]:
+    """Expire what is due (everything, or one organization's, or some numbers') now."""
+    async with in_transaction() as conn:
+        return await expire_stale(
+            conn,
+            now=utcnow(),
+            organization_id=organization_id,
+            phone_numbers=phone_numbers,
+            limit=limit,
+        )

@@ -1,0 +1,25 @@
+"""dncEvents: the caller's organization's changes, live."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from api.context import Info
+from api.dnc.event_types import DncEvent
+from api.permissions import AUTHENTICATED
+
+
+@strawberry.type
+class DncSubscription:
+    @strawberry.subscription(
+        description="Every change of the caller's organization's list, as it is committed "
+        "(graphql-transport-ws; the token goes in connection_init).",
+        permission_classes=AUTHENTICATED,
+    )
+    async def dnc_events(self, info: Info) -> AsyncGenerator[DncEvent, None]:
+        viewer = await info.context.viewer()
+        async with info.context.broker.subscribe(viewer.organization_id) as subscription:
+            while (row := await subscription.queue.get()) is not None:
+                yield DncEvent.from_model(row)
