@@ -27,8 +27,8 @@ def dialect_of(database_url: str) -> str:
     raise ValueError(f"unsupported database URL scheme: {scheme!r}")
 
 
-def migrations_location(database_url: str) -> Path:
-    return MIGRATIONS_ROOT / dialect_of(database_url)
+def migrations_location(database_url: str, root: Path = MIGRATIONS_ROOT) -> Path:
+    return root / dialect_of(database_url)
 
 
 def _with_defaults(database_url: str, pool_size: int) -> str:
@@ -60,12 +60,14 @@ def _forget_cached_sql() -> None:
     EXECUTOR_CACHE.clear()
 
 
-async def migrate(database_url: str, pool_size: int = 10) -> list[str]:
-    """Apply pending migrations; returns the names of those applied."""
+async def migrate(
+    database_url: str, pool_size: int = 10, root: Path = MIGRATIONS_ROOT
+) -> list[str]:
+    """Apply pending migrations (from `root`: the project's, unless a test replays history)."""
     _forget_cached_sql()
     config = tortoise_config(database_url, pool_size)
     command = Command(
-        tortoise_config=config, app=APP, location=str(migrations_location(database_url))
+        tortoise_config=config, app=APP, location=str(migrations_location(database_url, root))
     )
     await command.init()
     try:
