@@ -1,4 +1,4 @@
-"""Opaque keyset cursors: a position in a list ordered newest first by (created_at, id)."""
+"""Keyset pages and their opaque cursors: positions in lists ordered newest first by (time, id)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,48 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.models import Model
 
 from api.errors import BadUserInput
 
+M = TypeVar("M", bound=Model)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True)
 class Position:
-    created_at: datetime
+    at: datetime
     id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Page(Generic[M]):
+    rows: list[M]
+    has_next_page: bool
+    total_count: int
+
+
+async def keyset_page(
+    model: type[M], condition: Q, *, time_field: str, first: int, after: Position | None
+) -> Page[M]:
+    """Rows matching `condition`, newest first by (`time_field`, id), after `after`.
+
+    Keyset, not OFFSET: a deep page costs what the first one does, and rows added meanwhile
+    never shift a page.
+    """
+    total = await model.filter(condition).count()
+    query = model.filter(condition)
+    if after is not None:
+        at = as_utc(after.at)
+        before: dict[str, Any] = {f"{time_field}__lt": at}
+        tied: dict[str, Any] = {time_field: at, "id__lt": after.id}
+        query = query.filter(Q(**before) | Q(**tied))
+    rows = list(await query.order_by(f"-{time_field}", "-id").limit(first + 1))
+    return Page(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -39,7 +70,7 @@ def page_size(first: int | None) -> int:
 
 
 def encode_cursor(position: Position) -> str:
-    payload = json.dumps([position.created_at.isoformat(), str(position.id)], separators=(",", ":"))
+    payload = json.dumps([position.at.isoformat(), str(position.id)], separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
@@ -51,7 +82,7 @@ def decode_cursor(cursor: str) -> Position:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, entry_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         position = Position(datetime.fromisoformat(created_at), uuid.UUID(entry_id))
-        if position.created_at.tzinfo is None:
+        if position.at.tzinfo is None:
             raise ValueError("naive datetime")
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise BadUserInput("`after` is not a valid cursor.") from None

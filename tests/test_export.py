@@ -404,6 +404,11 @@ def cli_env(database_url: str) -> dict[str, str]:
     return env | {"DATABASE_URL": database_url, "JWT_SECRET": TEST_SECRET}
 
 
+def files_in(folder: Path) -> list[str]:
+    """What the command left behind (a cut-short export must leave nothing)."""
+    return sorted(path.name for path in folder.iterdir())
+
+
 async def run_export_command(
     database_url: str, cwd: Path, *args: str
 ) -> subprocess.CompletedProcess[bytes]:
@@ -438,7 +443,7 @@ async def test_the_command_writes_the_same_csv(
     assert written.returncode == 0, written.stderr
     assert b"exported 3 entries" in written.stdout
     assert out.read_bytes().decode() == (await export(http, tenant.admin_token)).text
-    assert [p.name for p in tmp_path.iterdir()] == ["export.csv"]
+    assert files_in(tmp_path) == ["export.csv"]
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout.decode() == (await export(http, tenant.admin_token, "REMOVED")).text
     assert len(read_csv(removed.stdout.decode())) == 1
@@ -467,7 +472,7 @@ async def test_the_command_refuses_an_unknown_organization_or_status(
         assert mention in result.stderr
         assert b"Traceback" not in result.stderr
         assert result.stdout == b""
-    assert list(tmp_path.iterdir()) == []
+    assert files_in(tmp_path) == []
 
 
 # --- a long list ----------------------------------------------------------------------------
@@ -525,8 +530,12 @@ async def served(app: object) -> AsyncIterator[str]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
+        for _ in range(1000):
+            if server.started:
+                break
             await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the server did not start")
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -557,6 +566,10 @@ async def test_a_long_list_streams_with_flat_memory(app: object, settings: Setti
     large = await make_tenant(settings, "Large", calls=0)
     await insert_entries(small, 20_000)
     await insert_entries(large, 200_000)
+    if db.connection().schema_generator.DIALECT == "postgres":
+        # As autovacuum would have by then: with no statistics the planner takes the fresh
+        # table for a few rows and sorts all of an organization's rows for every chunk.
+        await db.connection().execute_script("ANALYZE dnc_entry")
 
     async with served(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=120) as client:
         await streamed(client, small)  # imports, caches, prepared statements: not the export's

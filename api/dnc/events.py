@@ -9,7 +9,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from api.errors import BadUserInput
-from api.pagination import Position, as_utc
+from api.pagination import Page, Position, as_utc, keyset_page
 from models import DncAction, DncChannel, DncEntry, DncEvent
 
 
@@ -53,13 +53,6 @@ class AuditFilter:
     until: datetime | None = None
 
 
-@dataclass(frozen=True)
-class EventPage:
-    events: list[DncEvent]
-    has_next_page: bool
-    total_count: int
-
-
 def _audit_condition(organization_id: uuid.UUID, where: AuditFilter) -> Q:
     conditions = [Q(organization_id=organization_id)]
     if where.action is not None:
@@ -78,13 +71,7 @@ def _audit_condition(organization_id: uuid.UUID, where: AuditFilter) -> Q:
 
 async def audit_page(
     *, organization_id: uuid.UUID, where: AuditFilter, first: int, after: Position | None
-) -> EventPage:
-    """A page of the organization's events, newest first (keyset on `at`, then id)."""
+) -> Page[DncEvent]:
+    """A page of the organization's events, newest first (at, then id)."""
     condition = _audit_condition(organization_id, where)
-    total = await DncEvent.filter(condition).count()
-    query = DncEvent.filter(condition)
-    if after is not None:
-        at = as_utc(after.created_at)
-        query = query.filter(Q(at__lt=at) | Q(at=at, id__lt=after.id))
-    rows = list(await query.order_by("-at", "-id").limit(first + 1))
-    return EventPage(events=rows[:first], has_next_page=len(rows) > first, total_count=total)
+    return await keyset_page(DncEvent, condition, time_field="at", first=first, after=after)

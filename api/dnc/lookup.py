@@ -14,7 +14,7 @@ from api.db import connection
 from api.dnc.phone import MAX_INPUT_LENGTH, scrub_candidates
 from api.dnc.state import status_condition, utcnow
 from api.errors import BadUserInput
-from api.pagination import Position, as_utc
+from api.pagination import Page, Position, as_utc, keyset_page
 from models import DncChannel, DncEntry, DncEntryStatus, DncReason
 
 _BLOCKED_SQL = {
@@ -36,13 +36,6 @@ class EntryFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     phone_number_contains: str | None = None
-
-
-@dataclass(frozen=True)
-class EntryPage:
-    entries: list[DncEntry]
-    has_next_page: bool
-    total_count: int
 
 
 def _filtered(organization_id: uuid.UUID, where: EntryFilter, now: datetime) -> Q:
@@ -72,16 +65,10 @@ def _filtered(organization_id: uuid.UUID, where: EntryFilter, now: datetime) -> 
 
 async def list_entries(
     *, organization_id: uuid.UUID, where: EntryFilter, first: int, after: Position | None
-) -> EntryPage:
-    """A page of entries, newest first, starting after `after` (keyset: no OFFSET scan)."""
+) -> Page[DncEntry]:
+    """A page of entries, newest first (createdAt, then id), starting after `after`."""
     condition = _filtered(organization_id, where, utcnow())
-    total = await DncEntry.filter(condition).count()
-    query = DncEntry.filter(condition)
-    if after is not None:
-        at = as_utc(after.created_at)
-        query = query.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=after.id))
-    rows = list(await query.order_by("-created_at", "-id").limit(first + 1))
-    return EntryPage(entries=rows[:first], has_next_page=len(rows) > first, total_count=total)
+    return await keyset_page(DncEntry, condition, time_field="created_at", first=first, after=after)
 
 
 @dataclass(frozen=True)

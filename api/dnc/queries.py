@@ -14,12 +14,14 @@ from api.dnc.errors import ValidationFailed
 from api.dnc.event_types import DncAuditFilter, DncEvent, DncEventConnection, DncEventEdge
 from api.dnc.state import active_entry, expire_due
 from api.dnc.types import (
+    After,
     DncCheckResult,
     DncEntry,
     DncEntryConnection,
     DncEntryEdge,
     DncEntryFilter,
-    PageInfo,
+    First,
+    page_info,
 )
 from api.errors import BadUserInput
 from api.pagination import Position, decode_cursor, encode_cursor, page_size
@@ -64,19 +66,13 @@ class DncQuery:
     async def dnc_entries(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1 to 500; null means 50.")
-        ] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="The endCursor of the previous page.")
-        ] = strawberry.UNSET,
+        first: First = 50,
+        after: After = strawberry.UNSET,
         filter: Annotated[
             DncEntryFilter | None, strawberry.argument(description="Only matching entries.")
         ] = strawberry.UNSET,
     ) -> DncEntryConnection:
-        size = page_size(first)
-        cursor = _given(after)
-        position = None if cursor is None else decode_cursor(cursor)
+        size, cursor, position = _page_arguments(first, after)
         viewer = await info.context.viewer()
         page = await lookup.list_entries(
             organization_id=viewer.organization_id,
@@ -86,18 +82,15 @@ class DncQuery:
         )
         edges = [
             DncEntryEdge(
-                cursor=encode_cursor(Position(row.created_at, row.id)),
+                cursor=encode_cursor(Position(row.created_at, as_uuid(row.id))),
                 node=DncEntry.from_model(row),
             )
-            for row in page.entries
+            for row in page.rows
         ]
         return DncEntryConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=position is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=page_info(
+                [edge.cursor for edge in edges], has_next_page=page.has_next_page, after=cursor
             ),
             total_count=page.total_count,
         )
@@ -163,25 +156,18 @@ class DncQuery:
     async def dnc_audit_log(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1 to 500; null means 50.")
-        ] = 50,
-        after: Annotated[
-            str | None, strawberry.argument(description="The endCursor of the previous page.")
-        ] = strawberry.UNSET,
+        first: First = 50,
+        after: After = strawberry.UNSET,
         filter: Annotated[
             DncAuditFilter | None, strawberry.argument(description="Only matching events.")
         ] = strawberry.UNSET,
     ) -> DncEventConnection:
-        size = page_size(first)
-        cursor = _given(after)
-        position = None if cursor is None else decode_cursor(cursor)
-        where = _given(filter)
+        size, cursor, position = _page_arguments(first, after)
         viewer = await info.context.viewer()
         await _expire_now(info, viewer.organization_id, None)
         page = await events.audit_page(
             organization_id=viewer.organization_id,
-            where=_audit_filter(where),
+            where=_audit_filter(_given(filter)),
             first=size,
             after=position,
         )
@@ -190,18 +176,23 @@ class DncQuery:
                 cursor=encode_cursor(Position(row.at, as_uuid(row.id))),
                 node=DncEvent.from_model(row),
             )
-            for row in page.events
+            for row in page.rows
         ]
         return DncEventConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=position is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
+            page_info=page_info(
+                [edge.cursor for edge in edges], has_next_page=page.has_next_page, after=cursor
             ),
             total_count=page.total_count,
         )
+
+
+def _page_arguments(
+    first: int | None, after: str | None
+) -> tuple[int, str | None, Position | None]:
+    """The checked page size, the cursor as given, and the position it stands for."""
+    cursor = _given(after)
+    return page_size(first), cursor, None if cursor is None else decode_cursor(cursor)
 
 
 def _audit_filter(where: DncAuditFilter | None) -> events.AuditFilter:

@@ -211,6 +211,23 @@ class PageInfo:
     )
 
 
+First = Annotated[
+    int | None, strawberry.argument(description="Page size, 1 to 500; null means 50.")
+]
+After = Annotated[
+    str | None, strawberry.argument(description="The endCursor of the previous page.")
+]
+
+
+def page_info(cursors: list[str], *, has_next_page: bool, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next_page,
+        has_previous_page=after is not None,
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+    )
+
+
 @strawberry.type(description="A page of entries, newest first.")
 class DncEntryConnection:
     edges: list[DncEntryEdge] = strawberry.field(description="The entries of this page.")
