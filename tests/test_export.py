@@ -125,9 +125,9 @@ async def test_one_row_per_entry_with_its_values_and_effective_status(
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    assert response.headers["content-disposition"] == (
-        f'attachment; filename="dnc-all-{datetime.now(UTC):%Y%m%d}.csv"'
-    )
+    assert response.headers["content-disposition"] in {
+        f'attachment; filename="dnc-all-{day:%Y%m%d}.csv"' for day in (now, datetime.now(UTC))
+    }
     assert response.headers["cache-control"] == "no-store"
     assert read_csv(response.text) == [
         {
@@ -554,8 +554,8 @@ async def streamed(client: httpx.AsyncClient, tenant: Tenant) -> tuple[int, int]
     async with client.stream("GET", EXPORT, headers=headers) as response:
         assert response.status_code == 200
         async for chunk in response.aiter_bytes():
-            lines += chunk.count(b"\r\n")
-            tail = chunk[-2:]
+            lines += chunk.count(b"\n")  # a chunk may end between CR and LF
+            tail = (tail + chunk)[-2:]
     _, peak = tracemalloc.get_traced_memory()
     assert tail == b"\r\n"
     return lines - 1, peak - before

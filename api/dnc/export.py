@@ -100,10 +100,12 @@ def _timestamp(value: object) -> str:
 
 
 def _text(value: object) -> str:
+    """Any other column: empty for null, neutralized otherwise (emails and notes are free text)."""
     return "" if value is None else neutralize(str(value))
 
 
 def _csv_row(row: dict[str, Any]) -> tuple[str, ...]:
+    """One entry in HEADER's order."""
     return (
         _phone(str(row["phone_number"])),
         _text(row["effective_status"]),
@@ -128,6 +130,7 @@ def csv_text(rows: Iterable[Sequence[str]]) -> str:
 
 
 def _query(status: DncEntryStatus | None, *, after: bool, postgres: bool) -> str:
+    """The chunk query: the first one, or the one that continues after a (created_at, id)."""
     mark = "$" if postgres else "?"
     names = {f"p{n}": f"{mark}{n}" for n in range(1, 5)}
     condition = "" if status is None else _STATUS_CONDITIONS[status].format(**names)
@@ -186,6 +189,7 @@ async def write_export(
 
 
 def export_filename(status: DncEntryStatus | None, today: datetime) -> str:
+    """Dated and named by the filter, so successive downloads do not overwrite each other."""
     return f"dnc-{(status or 'all').lower()}-{today:%Y%m%d}.csv"
 
 
