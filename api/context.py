@@ -54,6 +54,10 @@ class Context:
             return value if isinstance(value, str) else None
         return self.request.headers.get("authorization")
 
+    def forget_loaded(self) -> None:
+        """Drop cached rows: a websocket's context outlives many events, each wants fresh rows."""
+        self._loaders = None
+
     async def loaders(self) -> Loaders:
         if self._loaders is None:
             self._loaders = Loaders((await self.viewer()).organization_id)

@@ -59,7 +59,8 @@ class EventBroker:
         self.settings = settings
         self._subscriptions: dict[uuid.UUID, set[Subscription]] = defaultdict(set)
         self._listener: asyncio.Task[None] | None = None
-        self._pending: set[asyncio.Task[None]] = set()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._notified: asyncio.Queue[tuple[uuid.UUID, list[uuid.UUID]]] = asyncio.Queue()
         self._listening = asyncio.Event()
 
     @property
@@ -69,13 +70,15 @@ class EventBroker:
     async def start(self) -> None:
         if self.uses_notify:
             self._listener = asyncio.create_task(self._listen_forever(), name="dnc-events-listen")
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="dnc-events-dispatch")
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        for task in (self._listener, self._dispatcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._listener = self._dispatcher = None
         for subscriptions in self._subscriptions.values():
             for subscription in subscriptions:
                 subscription.close()
@@ -132,9 +135,16 @@ class EventBroker:
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed %s notification", CHANNEL)
             return
-        task = asyncio.create_task(self._deliver(organization_id, ids))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._notified.put_nowait((organization_id, ids))
+
+    async def _dispatch(self) -> None:
+        """Deliver notifications one at a time, so subscribers see commit order."""
+        while True:
+            organization_id, ids = await self._notified.get()
+            try:
+                await self._deliver(organization_id, ids)
+            except Exception:
+                log.exception("delivering %d events to subscribers failed", len(ids))
 
     async def _listen_forever(self) -> None:
         """Hold a LISTEN connection; reconnect when the database goes away and comes back."""

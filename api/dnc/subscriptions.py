@@ -22,4 +22,5 @@ class DncSubscription:
         viewer = await info.context.viewer()
         async with info.context.broker.subscribe(viewer.organization_id) as subscription:
             while (row := await subscription.queue.get()) is not None:
+                info.context.forget_loaded()
                 yield DncEvent.from_model(row)
