@@ -89,14 +89,14 @@ async def add_many_to_dnc(
 async def _add_many(
     *, viewer: Viewer, channel: DncChannel, entries: list[ManualEntry]
 ) -> BulkOutcome:
-    now = utcnow()
+    checked_at = utcnow()
     items: list[ItemOutcome] = []
     first_of: dict[str, ManualEntry] = {}
     numbers: list[str | None] = []
     notes: dict[str, str | None] = {}
     for item in entries:
         try:
-            number, note = _check(item, now)
+            number, note = _check(item, checked_at)
         except ValidationFailed as error:
             items.append(ItemOutcome(item.phone_number, ItemStatus.INVALID, message=error.message))
             numbers.append(None)
@@ -111,14 +111,16 @@ async def _add_many(
     outcome = BulkOutcome(items=items, invalid=sum(1 for n in numbers if n is None))
     async with in_transaction() as conn:
         outcome.events = await expire_stale(
-            conn, now=now, organization_id=organization_id, phone_numbers=list(first_of)
+            conn, now=checked_at, organization_id=organization_id, phone_numbers=list(first_of)
         )
         on_list = {
             row.phone_number: row
-            for row in await DncEntry.filter(active_condition(now))
+            for row in await DncEntry.filter(active_condition(checked_at))
             .filter(organization_id=organization_id, phone_number__in=list(first_of))
             .using_db(conn)
         }
+        # Read after the lookup: a removal committed before it is always logged before these.
+        now = utcnow()
         new_rows: dict[str, DncEntry] = {}
         for number, item in first_of.items():
             if number in on_list:

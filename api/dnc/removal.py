@@ -35,8 +35,8 @@ async def remove_from_dnc(*, viewer: Viewer, phone_number: str, reason: str) -> 
     entry = await active_entry(organization_id=viewer.organization_id, phone_number=number)
     if entry is None:
         raise not_found
-    now = utcnow()
     async with in_transaction() as conn:
+        now = utcnow()
         expired = await expire_stale(
             conn, now=now, organization_id=viewer.organization_id, phone_numbers=[number]
         )

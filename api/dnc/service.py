@@ -88,8 +88,7 @@ async def add_to_dnc(
     """
     number = parse_phone_number(phone_number)
     stored_note = check_note(note)
-    now = utcnow()
-    check_expires_at(expires_at, now)
+    check_expires_at(expires_at, utcnow())
     organization_id = viewer.organization_id
     batch_uuid = _parse_uuid(batch_id)
     batch = (
@@ -117,6 +116,9 @@ async def add_to_dnc(
 
     try:
         async with in_transaction() as conn:
+            # The time is read after the duplicate check, so a removal that committed before
+            # that check is always logged before this addition.
+            now = utcnow()
             events = await expire_stale(
                 conn, now=now, organization_id=organization_id, phone_numbers=[number]
             )

@@ -121,13 +121,17 @@ class DncDigestNotice:
     invalid: int
 
 
+def _numbers(count: int) -> str:
+    return "1 number was" if count == 1 else f"{count:,} numbers were"
+
+
 def dnc_digest_message(notice: DncDigestNotice) -> EmailMessage:
     listed = list(notice.added[:DIGEST_LISTED])
     if len(notice.added) > len(listed):
         listed.append(f"... and {len(notice.added) - len(listed)} more (see the audit log)")
     return _render(
-        f"Do-Not-Call: {len(notice.added)} numbers added to the list",
-        f"{len(notice.added)} numbers were added to the Do-Not-Call list of "
+        f"Do-Not-Call: {_numbers(len(notice.added))} added to the list",
+        f"{_numbers(len(notice.added))} added to the Do-Not-Call list of "
         f"{notice.organization_name} in one bulk request.",
         [
             ("Channel", notice.channel),
