@@ -72,6 +72,9 @@ def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
         header = jwt.get_unverified_header(token)
         if header.get("alg") not in settings.jwt_algorithms:
             raise AuthenticationFailed(f"algorithm {header.get('alg')!r} not accepted")
+        if "crit" in header:
+            # RFC 7515: extensions we do not understand must make the token invalid.
+            raise AuthenticationFailed("token has critical header extensions")
         claims = jwt.decode(
             token,
             key,
@@ -88,6 +91,9 @@ def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
     except (JOSEError, TypeError, ValueError, OverflowError) as error:
         # python-jose lets a malformed `exp`/`nbf` (null, a list, infinity) escape as these.
         raise AuthenticationFailed(f"token rejected: {type(error).__name__}: {error}") from None
+    exp = claims.get("exp")
+    if not isinstance(exp, int) or isinstance(exp, bool):
+        raise AuthenticationFailed("claim exp is not a NumericDate")
     return _uuid_claim(claims, "sub"), _uuid_claim(claims, "org_id")
 
 

@@ -151,14 +151,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"batch: {batch['id']} ({batch['name']})")
     for call in document["callRecords"]:
         print(f"call record: requestUUID {call['requestUUID']} number {call['phoneNumber']}")
-    token = issue_token(
-        user_id=uuid.UUID(DEMO_ADMIN_ID),
-        organization_id=uuid.UUID(org["id"]),
-        settings=settings,
-        ttl_seconds=DEFAULT_TOKEN_TTL,
-    )
+    try:
+        token = issue_token(
+            user_id=uuid.UUID(DEMO_ADMIN_ID),
+            organization_id=uuid.UUID(org["id"]),
+            settings=settings,
+            ttl_seconds=DEFAULT_TOKEN_TTL,
+        )
+    except ValueError as error:
+        print(f"no token printed: {error}", file=sys.stderr)
+        return 2
     headers = quote(json.dumps({"Authorization": f"Bearer {token}"}))
-    print(f"graphiql: http://{args.host}:{args.port}/graphql?headers={headers}")
+    print(f"graphiql: http://{args.host}:{args.port}/graphql#headers={headers}")
     print(f"token: {token}")
     return 0
 

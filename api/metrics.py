@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import cache
 
-from graphql import DocumentNode, FieldNode, OperationDefinitionNode
+from graphql import DocumentNode, FieldNode, GraphQLSchema, OperationDefinitionNode
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,8 +34,13 @@ OUTBOX_DEPTH = Gauge(
 )
 
 
-def _operation_label(document: DocumentNode | None, operation_name: str | None) -> str:
-    """The root fields of the executed operation: a label clients cannot inflate at will."""
+def _operation_label(
+    document: DocumentNode | None, operation_name: str | None, known: frozenset[str]
+) -> str:
+    """The root fields of the executed operation: a label clients cannot inflate at will.
+
+    Only the schema's own root fields make a label; anything else is "invalid".
+    """
     if document is None:
         return "unparsed"
     for definition in document.definitions:
@@ -47,8 +53,17 @@ def _operation_label(document: DocumentNode | None, operation_name: str | None) 
         fields = {
             s.name.value for s in definition.selection_set.selections if isinstance(s, FieldNode)
         }
-        return ",".join(sorted(fields))[:120] or "none"
-    return "unknown"
+        if not fields or not fields <= known:
+            return "invalid"
+        return ",".join(sorted(fields))
+    return "invalid"
+
+
+@cache
+def _root_fields(schema: GraphQLSchema) -> frozenset[str]:
+    roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
+    names = {name for root in roots if root is not None for name in root.fields}
+    return frozenset(names | {"__schema", "__type", "__typename"})
 
 
 class OperationMetrics(SchemaExtension):
@@ -58,7 +73,8 @@ class OperationMetrics(SchemaExtension):
         started = time.perf_counter()
         yield
         context = self.execution_context
-        name = _operation_label(context.graphql_document, context.operation_name)
+        known = _root_fields(context.schema._schema)
+        name = _operation_label(context.graphql_document, context.operation_name, known)
         result = context.result
         outcome = (
             "error" if getattr(result, "errors", None) or context.pre_execution_errors else "ok"

@@ -7,13 +7,14 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.models import Model
 
 from api.errors import BadUserInput
+from api.instants import OutOfRange, as_utc
 
 M = TypeVar("M", bound=Model)
 DEFAULT_PAGE_SIZE = 50
@@ -52,12 +53,12 @@ async def keyset_page(
     return Page(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """UTC, whatever offset the client wrote; none at all means UTC.
-
-    SQLite compares stored UTC timestamps as text, so a bound must be in UTC too.
-    """
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def bound(moment: datetime, name: str) -> datetime:
+    """A filter's instant in UTC; one that has none is BAD_USER_INPUT."""
+    try:
+        return as_utc(moment)
+    except OutOfRange:
+        raise BadUserInput(f"`filter.{name}` is out of range.") from None
 
 
 def page_size(first: int | None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import strawberry
@@ -36,12 +37,22 @@ class Subscription(DncSubscription):
     pass
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 class Schema(strawberry.Schema):
-    """Logs unexpected errors with their traceback (and request id); expected ones briefly."""
+    """Logs unexpected errors with their traceback (and request id); expected ones briefly.
+
+    With suggestions off, every "Did you mean ...?" goes (strawberry only trims those of
+    unknown fields; unknown arguments, input fields, enum values and types suggest too).
+    """
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
+        if self.config.disable_field_suggestions:
+            for error in errors:
+                error.message = _SUGGESTION.sub("", error.message)
         for error in errors:
             if is_expected(error):
                 log.info("graphql error: %s", error.message)

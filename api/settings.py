@@ -153,6 +153,7 @@ class Settings:
             return self
         path = (folder or Path.cwd()) / DEV_SECRET_FILE
         if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
         return replace(self, jwt_secret=path.read_text().strip())

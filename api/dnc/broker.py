@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -25,7 +25,7 @@ from models import DncEvent
 log = logging.getLogger(__name__)
 
 CHANNEL = "dnc_events"
-QUEUE_SIZE = 10_000
+QUEUE_SIZE = 25_000  # more than one change can announce (a 10,000-number bulk, its expiries)
 _IDS_PER_NOTIFY = 100  # keeps each payload far below PostgreSQL's 8,000-byte limit
 RECONNECT_SECONDS = 1.0
 
@@ -169,7 +169,11 @@ class EventBroker:
             await asyncio.sleep(RECONNECT_SECONDS)
 
 
+_POOL_OPTIONS = {"minsize", "maxsize", "max_queries", "max_inactive_connection_lifetime"}
+
+
 def _asyncpg_dsn(database_url: str) -> str:
-    """asyncpg's DSN: Tortoise's pool options (maxsize, ...) are not connection options."""
+    """asyncpg's DSN: Tortoise's pool options are not connection options; the rest (ssl) stays."""
     parts = urlsplit(database_url)
-    return urlunsplit(parts._replace(scheme="postgresql", query=""))
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in _POOL_OPTIONS])
+    return urlunsplit(parts._replace(scheme="postgresql", query=query))

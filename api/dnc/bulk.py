@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from api.auth import Viewer
 from api.dnc.errors import ValidationFailed
 from api.dnc.events import record
-from api.dnc.service import check_expires_at, check_note, parse_phone_number
-from api.dnc.state import active_condition, expire_stale, utcnow
+from api.dnc.service import check_expires_at, check_instant, check_note, parse_phone_number
+from api.dnc.state import active_condition, expire_stale
+from api.instants import utcnow
 from api.mail import outbox
 from api.mail.messages import DncDigestNotice, dnc_digest_message
 from models import DncAction, DncChannel, DncEntry, DncEvent, DncReason, Organization
@@ -60,14 +61,18 @@ class BulkOutcome:
     events: list[DncEvent] = field(default_factory=list)
 
 
-def _check(item: ManualEntry, now: datetime) -> tuple[str, str | None]:
-    """The E.164 number and stored note of a valid item; ValidationFailed otherwise."""
-    number = parse_phone_number(item.phone_number)
-    note = check_note(item.note)
-    check_expires_at(item.expires_at, now)
-    if item.requested_at is not None and item.requested_at.astimezone(now.tzinfo) > now:
+def _check(item: ManualEntry, now: datetime) -> ManualEntry:
+    """The item as stored (E.164 number, note, UTC instants); ValidationFailed otherwise."""
+    requested_at = check_instant(item.requested_at, "requestedAt")
+    if requested_at is not None and requested_at > now:
         raise ValidationFailed("requestedAt", "requestedAt must not be in the future.")
-    return number, note
+    return ManualEntry(
+        phone_number=parse_phone_number(item.phone_number),
+        reason=item.reason,
+        note=check_note(item.note),
+        requested_at=requested_at,
+        expires_at=check_expires_at(item.expires_at, now),
+    )
 
 
 async def add_many_to_dnc(
@@ -79,11 +84,19 @@ async def add_many_to_dnc(
     for attempt in range(CONFLICT_RETRIES):
         try:
             return await _add_many(viewer=viewer, channel=channel, entries=entries)
-        except IntegrityError:
-            # Another call added some of these numbers since we looked: look again.
-            if attempt == CONFLICT_RETRIES - 1:
+        except (IntegrityError, OperationalError) as error:
+            # Another call added some of these numbers since we looked (or PostgreSQL broke a
+            # deadlock between two such calls): look again.
+            if attempt == CONFLICT_RETRIES - 1 or not _is_conflict(error):
                 raise
     raise AssertionError("unreachable")
+
+
+def _is_conflict(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) in {"40P01", "40001"}
 
 
 async def _add_many(
@@ -93,18 +106,15 @@ async def _add_many(
     items: list[ItemOutcome] = []
     first_of: dict[str, ManualEntry] = {}
     numbers: list[str | None] = []
-    notes: dict[str, str | None] = {}
     for item in entries:
         try:
-            number, note = _check(item, checked_at)
+            valid = _check(item, checked_at)
         except ValidationFailed as error:
             items.append(ItemOutcome(item.phone_number, ItemStatus.INVALID, message=error.message))
             numbers.append(None)
             continue
-        numbers.append(number)
-        if number not in first_of:
-            first_of[number] = item
-            notes[number] = note
+        numbers.append(valid.phone_number)
+        first_of.setdefault(valid.phone_number, valid)
         items.append(ItemOutcome(item.phone_number, ItemStatus.ADDED))
 
     organization_id = viewer.organization_id
@@ -122,7 +132,8 @@ async def _add_many(
         # Read after the lookup: a removal committed before it is always logged before these.
         now = utcnow()
         new_rows: dict[str, DncEntry] = {}
-        for number, item in first_of.items():
+        # Sorted, so concurrent calls take the unique index's locks in the same order.
+        for number, item in sorted(first_of.items()):
             if number in on_list:
                 continue
             new_rows[number] = DncEntry(
@@ -130,7 +141,7 @@ async def _add_many(
                 organization_id=organization_id,
                 phone_number=number,
                 reason=item.reason,
-                note=notes[number],
+                note=item.note,
                 added_by_id=viewer.user_id,
                 created_at=now,
                 channel=channel,

@@ -9,7 +9,7 @@ from datetime import datetime
 from tortoise.expressions import Q
 
 from api.errors import BadUserInput
-from api.pagination import Page, Position, as_utc, keyset_page
+from api.pagination import Page, Position, bound, keyset_page
 from models import DncAction, DncChannel, DncEntry, DncEvent
 
 
@@ -63,9 +63,9 @@ def _audit_condition(organization_id: uuid.UUID, where: AuditFilter) -> Q:
         except ValueError:
             raise BadUserInput("`filter.actorId` is not a valid id.") from None
     if where.since is not None:
-        conditions.append(Q(at__gte=as_utc(where.since)))
+        conditions.append(Q(at__gte=bound(where.since, "since")))
     if where.until is not None:
-        conditions.append(Q(at__lt=as_utc(where.until)))
+        conditions.append(Q(at__lt=bound(where.until, "until")))
     return Q(*conditions, join_type=Q.AND)
 
 

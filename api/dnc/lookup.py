@@ -12,9 +12,10 @@ from tortoise.expressions import Q
 
 from api.db import connection
 from api.dnc.phone import MAX_INPUT_LENGTH, scrub_candidates
-from api.dnc.state import status_condition, utcnow
+from api.dnc.state import status_condition
 from api.errors import BadUserInput
-from api.pagination import Page, Position, as_utc, keyset_page
+from api.instants import utcnow
+from api.pagination import Page, Position, bound, keyset_page
 from models import DncChannel, DncEntry, DncEntryStatus, DncReason
 
 _BLOCKED_SQL = {
@@ -52,9 +53,9 @@ def _filtered(organization_id: uuid.UUID, where: EntryFilter, now: datetime) -> 
         except ValueError:
             raise BadUserInput("`filter.batchId` is not a valid id.") from None
     if where.created_after is not None:
-        conditions.append(Q(created_at__gt=as_utc(where.created_after)))
+        conditions.append(Q(created_at__gt=bound(where.created_after, "createdAfter")))
     if where.created_before is not None:
-        conditions.append(Q(created_at__lt=as_utc(where.created_before)))
+        conditions.append(Q(created_at__lt=bound(where.created_before, "createdBefore")))
     if where.phone_number_contains is not None:
         digits = "".join(c for c in where.phone_number_contains if c.isascii() and c.isdigit())
         if not 1 <= len(digits) <= 15 or len(where.phone_number_contains) > MAX_INPUT_LENGTH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import strawberry
@@ -25,6 +26,8 @@ from api.dnc.types import (
 )
 from api.metrics import DNC_ADDS
 from api.permissions import ADMIN_ONLY, AUTHENTICATED
+
+log = logging.getLogger(__name__)
 
 
 def error_result(error: DncError) -> ValidationError | AlreadyOnDncError | NotFoundError:
@@ -50,9 +53,16 @@ def error_result(error: DncError) -> ValidationError | AlreadyOnDncError | NotFo
 
 
 async def _committed(info: Info, change: Change | bulk.BulkOutcome) -> None:
-    """After commit: wake the email deliverer and announce the events."""
+    """After commit: wake the email deliverer and announce the events.
+
+    The change stands whatever happens here: the live feed is best effort (the audit log is
+    the record), so a failed announcement is logged, never answered as an error.
+    """
     info.context.worker.wake()
-    await info.context.broker.publish(change.events)
+    try:
+        await info.context.broker.publish(change.events)
+    except Exception:
+        log.exception("announcing %d committed events failed", len(change.events))
 
 
 @strawberry.type

@@ -7,8 +7,9 @@ from tortoise.transactions import in_transaction
 from api.auth import Viewer
 from api.dnc.errors import ErrorCode, NotFound, ValidationFailed
 from api.dnc.events import record
-from api.dnc.service import Change, parse_phone_number
-from api.dnc.state import active_entry, expire_stale, utcnow
+from api.dnc.service import Change, check_text, parse_phone_number
+from api.dnc.state import active_entry, expire_stale
+from api.instants import utcnow
 from api.mail import outbox
 from api.mail.messages import DncRemovedNotice, dnc_removed_message
 from models import DncAction, DncEntry, DncEntryStatus, Organization
@@ -20,11 +21,7 @@ def check_reason(reason: str) -> str:
     text = reason.strip()
     if not text:
         raise ValidationFailed("reason", "A reason is required to remove a number.")
-    if len(text) > REASON_MAX_LENGTH:
-        raise ValidationFailed("reason", f"Reason must be at most {REASON_MAX_LENGTH} characters.")
-    if "\x00" in text:
-        raise ValidationFailed("reason", "Reason must not contain NUL characters.")
-    return text
+    return check_text(text, "reason", max_length=REASON_MAX_LENGTH)
 
 
 async def remove_from_dnc(*, viewer: Viewer, phone_number: str, reason: str) -> Change:

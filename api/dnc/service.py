@@ -13,7 +13,8 @@ from api.auth import Viewer
 from api.dnc.errors import AlreadyOnDnc, ErrorCode, NotFound, ValidationFailed
 from api.dnc.events import record
 from api.dnc.phone import InvalidPhoneNumber, normalize_phone_number
-from api.dnc.state import active_entry, expire_stale, utcnow
+from api.dnc.state import active_entry, expire_stale
+from api.instants import OutOfRange, as_utc, utcnow
 from api.mail import outbox
 from api.mail.messages import DncAddedNotice, dnc_added_message
 from models import (
@@ -47,20 +48,40 @@ def parse_phone_number(raw: str, *, field: str = "phoneNumber") -> str:
         raise ValidationFailed(field, str(error)) from None
 
 
-def check_note(note: str | None, *, field: str = "note") -> str | None:
+def check_text(text: str, field: str, *, max_length: int) -> str:
+    """Free text both databases can store, within its bound; ValidationFailed otherwise."""
+    if len(text) > max_length:
+        raise ValidationFailed(field, f"{field} must be at most {max_length:,} characters.")
+    if "\x00" in text:
+        raise ValidationFailed(field, f"{field} must not contain NUL characters.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationFailed(field, f"{field} must be valid Unicode text.") from None
+    return text
+
+
+def check_note(note: str | None) -> str | None:
     """The note as stored (empty means none), or ValidationFailed."""
-    if note is not None and len(note) > NOTE_MAX_LENGTH:
-        raise ValidationFailed(field, f"Note must be at most {NOTE_MAX_LENGTH} characters.")
-    if note is not None and "\x00" in note:
-        raise ValidationFailed(field, "Note must not contain NUL characters.")
-    return note or None
+    if not note:
+        return None
+    return check_text(note, "note", max_length=NOTE_MAX_LENGTH)
 
 
-def check_expires_at(
-    expires_at: datetime | None, now: datetime, *, field: str = "expiresAt"
-) -> None:
-    if expires_at is not None and expires_at.astimezone(now.tzinfo) <= now:
-        raise ValidationFailed(field, "expiresAt must be in the future.")
+def check_instant(moment: datetime | None, field: str) -> datetime | None:
+    """`moment` in UTC (no offset means UTC), or ValidationFailed when it has none."""
+    try:
+        return None if moment is None else as_utc(moment)
+    except OutOfRange:
+        raise ValidationFailed(field, f"{field} is out of range.") from None
+
+
+def check_expires_at(expires_at: datetime | None, now: datetime) -> datetime | None:
+    """The expiry in UTC; it must be in the future."""
+    expires = check_instant(expires_at, "expiresAt")
+    if expires is not None and expires <= now:
+        raise ValidationFailed("expiresAt", "expiresAt must be in the future.")
+    return expires
 
 
 def _parse_uuid(raw: str) -> uuid.UUID | None:
@@ -88,7 +109,7 @@ async def add_to_dnc(
     """
     number = parse_phone_number(phone_number)
     stored_note = check_note(note)
-    check_expires_at(expires_at, utcnow())
+    expires_at = check_expires_at(expires_at, utcnow())
     organization_id = viewer.organization_id
     batch_uuid = _parse_uuid(batch_id)
     batch = (

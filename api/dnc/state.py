@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from api.dnc.events import record
+from api.instants import utcnow
 from models import DncAction, DncEntry, DncEntryStatus, DncEvent
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def active_condition(now: datetime) -> Q:
@@ -71,6 +68,7 @@ async def expire_stale(
         query = query.filter(organization_id=organization_id)
     if phone_numbers is not None:
         query = query.filter(phone_number__in=list(phone_numbers))
+    query = query.order_by("phone_number", "id")  # one lock order for concurrent writers
     if limit is not None:
         query = query.limit(limit)
     events = []

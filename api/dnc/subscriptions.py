@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
+from graphql import GraphQLError
 
 from api.context import Info
 from api.dnc.event_types import DncEvent
@@ -24,3 +25,9 @@ class DncSubscription:
             while (row := await subscription.queue.get()) is not None:
                 info.context.forget_loaded()
                 yield DncEvent.from_model(row)
+            if subscription.overflowed:
+                raise GraphQLError(
+                    "Too many events were waiting for this subscriber; subscribe again and "
+                    "catch up with dncAuditLog.",
+                    extensions={"code": "SUBSCRIBER_TOO_SLOW"},
+                )

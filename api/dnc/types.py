@@ -11,7 +11,8 @@ import strawberry
 from api.context import Info
 from api.db import as_uuid
 from api.dnc.errors import ErrorCode
-from api.dnc.state import effective_status, utcnow
+from api.dnc.state import effective_status
+from api.instants import utcnow
 from api.platform.types import Batch, CallRecord, User
 from models import DncAction, DncChannel, DncEntryStatus, DncReason
 from models import DncEntry as DncEntryModel

@@ -1,8 +1,8 @@
-// Starts GraphiQL against this page's own URL. `?headers=` (JSON) pre-fills the headers
-// editor, which is how `dnc-api demo` hands over a ready bearer token; `?q=` pre-fills the
-// query (not `?query=`, which GET /graphql would execute).
+// Starts GraphiQL against this page's own URL. `#headers=` (JSON) pre-fills the headers
+// editor, which is how `dnc-api demo` hands over a ready bearer token: in the fragment, the
+// token never reaches the server or its access log. `#q=` pre-fills the query.
 (function () {
-  var params = new URLSearchParams(window.location.search);
+  var params = new URLSearchParams(window.location.hash.slice(1));
   var url = window.location.href.split("?")[0];
   var fetcher = GraphiQL.createFetcher({ url: url });
   var example = [
@@ -22,7 +22,7 @@
       query: params.get("q") || undefined,
       headers: params.get("headers") || undefined,
       isHeadersEditorEnabled: true,
-      shouldPersistHeaders: true,
+      shouldPersistHeaders: false,
       defaultEditorToolsVisibility: params.get("headers") ? "headers" : true,
     })
   );

@@ -12,7 +12,12 @@ from api.settings import Settings
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 50
+MAX_BATCH = 50
+
+
+def batch_size(settings: Settings) -> int:
+    """As many rows as can surely be sent (each up to SMTP_TIMEOUT) before their lease ends."""
+    return max(1, min(MAX_BATCH, settings.outbox_lease_seconds // (settings.smtp_timeout + 1)))
 
 
 async def deliver_due(settings: Settings, stopping: Callable[[], bool]) -> int:
@@ -23,7 +28,7 @@ async def deliver_due(settings: Settings, stopping: Callable[[], bool]) -> int:
     sent = 0
     while not stopping() and (
         rows := await outbox.claim_due(
-            limit=BATCH_SIZE, lease_seconds=settings.outbox_lease_seconds
+            limit=batch_size(settings), lease_seconds=settings.outbox_lease_seconds
         )
     ):
         for index, row in enumerate(rows):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from api.db import connection
+from api.instants import utcnow
 from api.mail.messages import EmailMessage
 from models import EmailOutbox, OutboxStatus, User, UserRole
 
@@ -45,10 +46,6 @@ _CLAIM = {
     """,
 }
 BACKOFF_CAP_SECONDS = 15 * 60
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def enqueue(
@@ -122,15 +119,22 @@ async def claim_due(*, limit: int, lease_seconds: int) -> list[EmailOutbox]:
     return list(await EmailOutbox.filter(id__in=ids).order_by("next_attempt_at"))
 
 
+def _still_ours(row: EmailOutbox) -> dict[str, object]:
+    """Conditions that hold while our claim does: `locked_until` doubles as the claim's token,
+    so a deliverer whose lease ran out (and was claimed again) cannot overwrite the outcome."""
+    return {"id": row.id, "status": OutboxStatus.SENDING, "locked_until": row.locked_until}
+
+
 async def release(rows: list[EmailOutbox]) -> None:
     """Hand claimed rows that were not attempted back to the queue (a deliverer stopping)."""
-    await EmailOutbox.filter(id__in=[row.id for row in rows], status=OutboxStatus.SENDING).update(
-        status=OutboxStatus.PENDING, locked_until=None, attempts=F("attempts") - 1
-    )
+    for row in rows:
+        await EmailOutbox.filter(**_still_ours(row)).update(
+            status=OutboxStatus.PENDING, locked_until=None, attempts=F("attempts") - 1
+        )
 
 
 async def mark_sent(row: EmailOutbox) -> None:
-    await EmailOutbox.filter(id=row.id, status=OutboxStatus.SENDING).update(
+    await EmailOutbox.filter(**_still_ours(row)).update(
         status=OutboxStatus.SENT, sent_at=utcnow(), locked_until=None, last_error=None
     )
 
@@ -145,7 +149,7 @@ async def mark_failed(
     row: EmailOutbox, *, error: str, permanent: bool, retry_base_seconds: float
 ) -> None:
     """Schedule the next attempt, or park the row as FAILED when the server refused it for good."""
-    await EmailOutbox.filter(id=row.id, status=OutboxStatus.SENDING).update(
+    await EmailOutbox.filter(**_still_ours(row)).update(
         status=OutboxStatus.FAILED if permanent else OutboxStatus.PENDING,
         next_attempt_at=utcnow() + backoff(row.attempts, retry_base_seconds),
         locked_until=None,

@@ -65,5 +65,13 @@ async def send(row: EmailOutbox, settings: Settings) -> None:
         return
     code = getattr(response, "status_code", None)
     cause = getattr(response, "error", None)
-    detail = f"SMTP {code}: {getattr(response, 'status_text', b'')!r}" if code else repr(cause)
-    raise DeliveryFailed(detail, permanent=code is not None and 500 <= code < 600)
+    stage = getattr(response, "last_command", None)
+    detail = (
+        f"SMTP {code} at {stage}: {getattr(response, 'status_text', b'')!r}"
+        if code
+        else repr(cause)
+    )
+    # Only the recipient itself refused for good is permanent; a 5xx at MAIL FROM or DATA is
+    # usually our configuration (sender, authentication) and must not lose the message.
+    permanent = stage == "rcpt" and code is not None and 500 <= code < 600
+    raise DeliveryFailed(detail, permanent=permanent)

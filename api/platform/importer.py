@@ -6,17 +6,21 @@ first bad field (e.g. `batches[0].name`). The writes then run in one transaction
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from api.db import as_uuid
+from api.instants import as_utc
 from models import Batch, CallRecord, Organization, User, UserRole
 
 SECTIONS = ("organizations", "users", "batches", "callRecords")
+# One plain address: no display name, list separator, quote or space can reach SMTP.
+_EMAIL = re.compile(r"[^@\s,;:<>()\[\]\\\"']+@[^@\s,;:<>()\[\]\\\"']+\.[^@\s,;:<>()\[\]\\\"'.]+")
 
 
 class ImportRefused(ValueError):
@@ -69,6 +73,10 @@ def _text(value: Any, path: str, *, max_length: int, nullable: bool) -> str | No
         raise ImportRefused(path, "must be a string")
     if "\x00" in value:
         raise ImportRefused(path, "must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ImportRefused(path, "must be valid Unicode text") from None
     if not nullable and not value.strip():
         raise ImportRefused(path, "must not be empty")
     if len(value) > max_length:
@@ -79,9 +87,8 @@ def _text(value: Any, path: str, *, max_length: int, nullable: bool) -> str | No
 def _email(value: Any, path: str) -> str:
     email = _text(value, path, max_length=254, nullable=False)
     assert email is not None
-    local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in email):
-        raise ImportRefused(path, "must be an email address")
+    if not _EMAIL.fullmatch(email):
+        raise ImportRefused(path, "must be one email address")
     return email
 
 
@@ -91,10 +98,9 @@ def _datetime(value: Any, path: str) -> datetime | None:
     if not isinstance(value, str):
         raise ImportRefused(path, "must be an ISO 8601 date-time string or null")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:  # OutOfRange too
         raise ImportRefused(path, "must be an ISO 8601 date-time string or null") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _rows(document: dict[str, Any], section: str) -> list[tuple[str, dict[str, Any]]]:
