@@ -55,6 +55,8 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.sink.temporary_failure:
             return "451 4.3.0 try again later"
+        if self.sink.refuse_data:
+            return "554 5.7.1 message refused"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self.sink.lock:
@@ -70,6 +72,7 @@ class SmtpSink:
         self.received: list[Received] = []
         self.refused_recipients: set[str] = set()
         self.temporary_failure = False
+        self.refuse_data = False
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

@@ -359,3 +359,21 @@ async def test_the_database_itself_keeps_one_active_entry_per_number_and_organiz
     with pytest.raises(IntegrityError):
         await entry(tenant.organization.id, DncEntryStatus.ACTIVE).save()
     assert await DncEntry.all().count() == 4
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"expiresAt": "9999-12-31T23:00:00-10:00"}, "expiresAt"),
+        ({"expiresAt": "2001-01-01T00:00:00Z"}, "expiresAt"),
+        ({"note": "lone \ud800 surrogate"}, "note"),
+        ({"note": "nul \x00 byte"}, "note"),
+    ],
+)
+async def test_unstorable_values_are_validation_errors(
+    gql: GraphQLClient, tenant: Tenant, changes: dict[str, Any], field: str
+) -> None:
+    result = await add(gql, tenant.admin_token, add_input(tenant, **changes))
+    assert_union(result, "ValidationError")
+    assert (result["statusCode"], result["field"]) == (400, field)
+    assert await counts() == (0, 0)

@@ -701,6 +701,16 @@ BAD_IMPORTS = [
         "users[1].role",
         id="role-not-text",
     ),
+    pytest.param(
+        append("users", user_row(new_id(), ORG_C, email="b@b.example,evil@x.example")),
+        "users[1].email",
+        id="two-emails",
+    ),
+    pytest.param(
+        append("callRecords", call_row(BATCH_C, new_id(), calledAt="0001-01-01T00:00:00+05:00")),
+        "callRecords[1].calledAt",
+        id="called-at-out-of-range",
+    ),
 ]
 
 

@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 
 from api import db
 from api.app import create_app
+from api.mail import outbox
 from api.settings import Settings
 from models import CallRecord, EmailOutbox, OutboxStatus, UserRole
 from tests.conftest import _truncate, make_settings
@@ -485,3 +486,37 @@ async def test_duplicate_add_writes_no_second_email(
     assert_union(again, "AlreadyOnDncError")
     assert await EmailOutbox.all().count() == 1
     assert len(smtp.messages()) == 1
+
+
+async def test_a_refusal_of_the_message_itself_is_retried_not_dropped(
+    gql: GraphQLClient, settings: Settings, smtp: SmtpSink
+) -> None:
+    """Only a refused recipient is permanent; a 5xx at DATA is usually our configuration."""
+    tenant = await make_tenant(settings)
+    smtp.refuse_data = True
+
+    entry = await add_ok(gql, tenant.member_token, tenant.calls[0])
+
+    [row] = await wait_for_rows(entry["id"], failed_once, "a 554 at DATA")
+    assert "554" in (row.last_error or "")
+    smtp.refuse_data = False
+    await wait_for_rows(entry["id"], all_in(OutboxStatus.SENT), "the retry sent")
+    assert len(smtp.messages()) == 1
+
+
+async def test_a_deliverer_whose_lease_was_taken_over_cannot_record_an_outcome(
+    gql: GraphQLClient, settings: Settings, app: Any
+) -> None:
+    """Two deliverers never both settle one row: the second claim's lease wins."""
+    tenant = await make_tenant(settings)
+    await app.state.worker.stop()  # claim by hand below
+    entry = await add_ok(gql, tenant.member_token, tenant.calls[0])
+    [first] = await outbox.claim_due(limit=1, lease_seconds=0)
+    [second] = await outbox.claim_due(limit=1, lease_seconds=60)
+    assert first.id == second.id
+    await outbox.mark_sent(first)
+    [row] = await outbox_rows(entry["id"])
+    assert row.status == OutboxStatus.SENDING
+    await outbox.mark_sent(second)
+    [row] = await outbox_rows(entry["id"])
+    assert row.status == OutboxStatus.SENT

@@ -123,6 +123,40 @@ async def test_production_mode_hides_introspection_and_suggestions(
     assert page.status_code != 200 or "graphiql" not in page.text.lower()
 
 
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        ("{ dncEntrie { totalCount } }", None),
+        ("{ dncEntries(frst: 1) { totalCount } }", None),
+        ("{ dncEntries(filter: {statu: ACTIVE}) { totalCount } }", None),
+        ("{ dncEntries(filter: {status: ACTIV}) { totalCount } }", None),
+        ("query($f: DncEntryFiltr) { dncEntries(filter: $f) { totalCount } }", None),
+        (
+            "query($f: DncEntryFilter) { dncEntries(filter: $f) { totalCount } }",
+            {"f": {"statu": 1}},
+        ),
+    ],
+)
+async def test_production_mode_suggests_nothing(
+    database_url: str, smtp: SmtpSink, document: str, variables: dict[str, object] | None
+) -> None:
+    settings = make_settings(database_url, smtp.port, field_suggestions=False)
+    async with serve(settings) as client:
+        response = await GraphQLClient(client)(document, variables)
+    assert response.errors
+    assert all("Did you mean" not in error["message"] for error in response.errors)
+
+
+async def test_metrics_do_not_grow_with_invented_fields(
+    gql: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    await gql("{ zz_attacker_1 }")
+    await gql("{ zz_attacker_2 }")
+    text = (await http.get("/metrics")).text
+    assert "zz_attacker" not in text
+    assert 'dnc_graphql_requests_total{operation="invalid",outcome="error"}' in text
+
+
 async def test_development_mode_suggests_fields(gql: GraphQLClient) -> None:
     typo = await gql("{ dncEntrie { totalCount } }")
     assert "Did you mean" in typo.errors[0]["message"]

@@ -1150,3 +1150,36 @@ async def test_twenty_concurrent_removals_of_one_number(gql: GraphQLClient, tena
     assert row.removal_reason == winner["entry"]["removalReason"]
     # One removal email for the one active admin, on top of the addition's.
     assert await EmailOutbox.filter(dnc_entry_id=row.id).count() == 2
+
+
+async def test_an_out_of_range_instant_makes_only_its_item_invalid(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    result = await add_many(
+        gql,
+        tenant.admin_token,
+        [
+            {"phoneNumber": number(901), "expiresAt": "9999-12-31T23:00:00-10:00"},
+            {"phoneNumber": number(902), "requestedAt": "0001-01-01T00:00:00+05:00"},
+            {"phoneNumber": number(903)},
+        ],
+    )
+    assert [item["status"] for item in result["items"]] == ["INVALID", "INVALID", "ADDED"]
+    assert (result["added"], result["invalid"]) == (1, 2)
+
+
+async def test_bulk_adds_of_the_same_numbers_in_other_orders_do_not_deadlock(
+    gql: GraphQLClient, tenant: Tenant
+) -> None:
+    """PostgreSQL would deadlock two inserts taking the unique index's locks in other orders."""
+    numbers = [number(1000 + i) for i in range(600)]
+    orders = [numbers, numbers[::-1], numbers[1::2] + numbers[::2]]
+    results = await asyncio.gather(
+        *(
+            add_many(gql, tenant.admin_token, [{"phoneNumber": n} for n in order])
+            for order in orders
+        )
+    )
+    assert sum(result["added"] for result in results) == len(numbers)
+    assert all(result["success"] for result in results)
+    assert await DncEntry.filter(status="ACTIVE").count() == len(numbers)

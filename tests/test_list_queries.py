@@ -933,3 +933,16 @@ async def test_another_organizations_user_with_no_entries_sees_total_count_0(
     assert page["totalCount"] == 0
     assert page["edges"] == []
     assert checked["blocked"] == []
+
+
+@pytest.mark.parametrize("bound", ["createdAfter", "createdBefore"])
+async def test_an_instant_out_of_range_is_bad_user_input(
+    gql: GraphQLClient, settings: Settings, bound: str
+) -> None:
+    tenant = await make_tenant(settings)
+
+    response = await gql(
+        ENTRIES, {"filter": {bound: "0001-01-01T00:00:00+01:00"}}, token=tenant.member_token
+    )
+
+    assert_bad_user_input(response)

@@ -507,3 +507,25 @@ def test_production_feature_switched_back_on(variable: str, feature: str) -> Non
     features = {"graphiql", "introspection", "field_suggestions"}
     assert getattr(settings, feature) is True
     assert [getattr(settings, name) for name in sorted(features - {feature})] == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("claims_change", "header"),
+    [
+        pytest.param({"exp": "9999999999"}, None, id="exp-as-text"),
+        pytest.param({"exp": True}, None, id="exp-as-boolean"),
+        pytest.param({}, {"crit": ["x-unknown"], "x-unknown": 1}, id="critical-extension"),
+    ],
+)
+async def test_token_shapes_we_cannot_vouch_for_are_refused(
+    gql: GraphQLClient,
+    settings: Settings,
+    claims_change: dict[str, Any],
+    header: dict[str, Any] | None,
+) -> None:
+    tenant = await make_tenant(settings)
+    claims = claims_for(tenant.admin)
+    claims.update(claims_change)
+    token = jwt.encode(claims, TEST_SECRET, algorithm="HS256", headers=header)
+
+    assert_unauthenticated(await call_me(gql, f"Bearer {token}"))
