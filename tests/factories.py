@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from api.auth import issue_token
 from api.settings import Settings
@@ -67,6 +68,18 @@ async def make_call(
         transcription=transcription,
         called_at=datetime(2026, 11, 2, 15, 4, 5, tzinfo=UTC),
     )
+
+
+def add_input(tenant: Tenant, call: CallRecord | None = None, **changes: Any) -> dict[str, Any]:
+    """addToDnc's variables for one of the tenant's calls (its first unless named)."""
+    call = call or tenant.calls[0]
+    values: dict[str, Any] = {
+        "phoneNumber": call.phone_number,
+        "batchId": str(tenant.batch.id),
+        "requestUUID": str(call.request_uuid),
+    }
+    values.update(changes)
+    return {"input": values}
 
 
 def token_for(user: User, settings: Settings, *, ttl_seconds: int = 3600) -> str:

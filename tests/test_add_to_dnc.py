@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from api import db
 from api.settings import Settings
 from models import CallRecord, DncEntry, DncEntryStatus, EmailOutbox, UserRole
-from tests.factories import Tenant, make_batch, make_call, make_tenant, make_user
+from tests.factories import Tenant, add_input, make_batch, make_call, make_tenant, make_user
 from tests.graphql import GraphQLClient, assert_union
 from tests.smtp import SmtpSink
 
@@ -42,17 +42,6 @@ query Evidence($n: String!) {
   dncEntry(phoneNumber: $n) { recordingUrl transcription callRecord { id } }
 }
 """
-
-
-def add_input(tenant: Tenant, call: CallRecord | None = None, **changes: Any) -> dict[str, Any]:
-    call = call or tenant.calls[0]
-    values: dict[str, Any] = {
-        "phoneNumber": call.phone_number,
-        "batchId": str(tenant.batch.id),
-        "requestUUID": str(call.request_uuid),
-    }
-    values.update(changes)
-    return {"input": values}
 
 
 async def add(gql: GraphQLClient, token: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from models import (
     User,
     UserRole,
 )
-from tests.factories import Tenant, make_tenant, make_user, token_for
+from tests.factories import Tenant, add_input, make_tenant, make_user, token_for
 from tests.graphql import GraphQLClient, assert_error_code, assert_union
 from tests.smtp import SmtpSink
 
@@ -172,17 +172,6 @@ def iso(value: datetime) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def add_input(tenant: Tenant, call: CallRecord | None = None, **changes: Any) -> dict[str, Any]:
-    call = call or tenant.calls[0]
-    values: dict[str, Any] = {
-        "phoneNumber": call.phone_number,
-        "batchId": str(tenant.batch.id),
-        "requestUUID": str(call.request_uuid),
-    }
-    values.update(changes)
-    return {"input": values}
 
 
 async def add(gql: GraphQLClient, token: str, variables: dict[str, Any]) -> dict[str, Any]:
