@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,12 +13,13 @@ import pytest
 from api.app import create_app
 from api.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import make_tenant
+from tests.factories import add_input, make_tenant
 from tests.graphql import GraphQLClient, assert_error_code
 from tests.smtp import SmtpSink
 
 DASHBOARD = "https://dashboard.example.com"
 INTROSPECT = "{ __schema { queryType { name } } }"
+ADD = "mutation($input: AddToDncInput!) { addToDnc(input: $input) { __typename } }"
 
 
 @asynccontextmanager
@@ -98,6 +100,22 @@ async def test_metrics_count_operations_adds_and_outbox(
     assert "dnc_graphql_request_duration_seconds_bucket" in text
     assert 'dnc_email_outbox_depth{status="pending"}' in text
     assert 'dnc_email_outbox_depth{status="failed"}' in text
+
+
+async def test_outbox_depth_counts_rows_by_status(
+    gql: GraphQLClient, http: httpx.AsyncClient, settings: Settings, smtp: SmtpSink
+) -> None:
+    tenant = await make_tenant(settings)
+    for call in tenant.calls[:2]:
+        await gql(ADD, add_input(tenant, call), token=tenant.admin_token)
+    await smtp.wait_for(2)
+    for _ in range(100):  # the deliverer records SENT just after the server accepted
+        text = (await http.get("/metrics")).text
+        if 'dnc_email_outbox_depth{status="sent"} 2.0' in text:
+            break
+        await asyncio.sleep(0.05)
+    assert 'dnc_email_outbox_depth{status="sent"} 2.0' in text
+    assert 'dnc_email_outbox_depth{status="pending"} 0.0' in text
 
 
 async def test_production_mode_hides_introspection_and_suggestions(

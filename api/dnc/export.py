@@ -12,7 +12,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any
 
 from starlette.requests import Request
@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.auth import AuthenticationFailed, authenticate
 from api.db import connection
+from api.instants import as_utc, utcnow
 from models import DncEntryStatus
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,7 @@ def _timestamp(value: object) -> str:
     if value is None:
         return ""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    return as_utc(moment).isoformat(timespec="microseconds")
 
 
 def _text(value: object) -> str:
@@ -148,7 +147,7 @@ async def entry_chunks(
     """The organization's entries, oldest first, as CSV rows, `CHUNK_ROWS` at a time."""
     db = connection()
     postgres = db.schema_generator.DIALECT == "postgres"
-    now = datetime.now(UTC)
+    now = utcnow()
     # SQLite compares the stored ISO text, so the bound is written the way Tortoise writes it.
     params: list[Any] = (
         [organization_id, now] if postgres else [str(organization_id), now.isoformat(" ")]
@@ -217,7 +216,7 @@ async def export_csv(request: Request) -> Response:
         status or "all",
         viewer.user_id,
     )
-    filename = export_filename(status, datetime.now(UTC))
+    filename = export_filename(status, utcnow())
     return StreamingResponse(
         csv_chunks(organization_id=viewer.organization_id, status=status),
         media_type=MEDIA_TYPE,
