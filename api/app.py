@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,61 +12,17 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api import db, graphiql
-from api.auth import AuthenticationFailed
-from api.context import Context
 from api.dnc.broker import EventBroker
 from api.dnc.export import export_csv
 from api.metrics import metrics_endpoint
 from api.observability import RequestIdMiddleware, tag_log_records
-from api.schema import build_schema
 from api.settings import Settings
+from api.view import GraphQLApp
 from api.worker import Worker
 
 log = logging.getLogger(__name__)
-
-
-class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, worker: Worker, broker: EventBroker) -> None:
-        super().__init__(
-            build_schema(
-                introspection=settings.introspection, field_suggestions=settings.field_suggestions
-            ),
-            graphql_ide="graphiql" if settings.graphiql else None,
-            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-            connection_init_wait_timeout=timedelta(seconds=10),
-            max_subscriptions_per_connection=20,
-        )
-        self.settings = settings
-        self.worker = worker
-        self.broker = broker
-
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        return Context(
-            request=request,
-            response=response,
-            settings=self.settings,
-            worker=self.worker,
-            broker=self.broker,
-        )
-
-    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
-        """A socket is accepted only with a valid token in connection_init (else 4403)."""
-        try:
-            await context.viewer()
-        except AuthenticationFailed:
-            raise ConnectionRejectionError({"message": "Authentication required."}) from None
-        return None
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        return graphiql.page()
 
 
 async def healthz(request: Request) -> Response:

@@ -58,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=30,
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -30,6 +31,7 @@ class Context:
     worker: Worker
     broker: EventBroker
     connection_params: dict[str, object] | None = None
+    connection_slot: uuid.UUID | None = None  # the user whose socket this context counts for
     _viewer: Viewer | None = field(default=None, init=False)
     _failure: AuthenticationFailed | None = field(default=None, init=False)
     _loaders: Loaders | None = field(default=None, init=False)

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.dnc.mutations import DncMutation
 from api.dnc.queries import DncQuery
 from api.dnc.subscriptions import DncSubscription
-from api.errors import MaskUnexpectedErrors, is_expected
+from api.errors import (
+    BAD_USER_INPUT,
+    GRAPHQL_PARSE_FAILED,
+    GRAPHQL_VALIDATION_FAILED,
+    MaskUnexpectedErrors,
+    is_expected,
+)
 from api.metrics import OperationMetrics
+from api.limits import OneOperation
 from api.platform.queries import PlatformQuery
+from api.settings import Settings
 
 log = logging.getLogger("api.graphql")
 
@@ -40,11 +54,21 @@ class Subscription(DncSubscription):
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
+def _code_of_uncoded(error: GraphQLError, execution_context: ExecutionContext | None) -> str:
+    """The code of an error graphql-core raised without one, by the phase that raised it."""
+    if isinstance(error, GraphQLSyntaxError):
+        return GRAPHQL_PARSE_FAILED  # the token limit is enforced by the parser
+    if execution_context is None or execution_context.result is None:
+        return GRAPHQL_VALIDATION_FAILED  # depth, aliases and the spec's own rules
+    return BAD_USER_INPUT  # variables that do not coerce to their declared types
+
+
 class Schema(strawberry.Schema):
     """Logs unexpected errors with their traceback (and request id); expected ones briefly.
 
-    With suggestions off, every "Did you mean ...?" goes (strawberry only trims those of
-    unknown fields; unknown arguments, input fields, enum values and types suggest too).
+    Every expected error leaves with an `extensions.code`, so clients can switch on it. With
+    suggestions off, every "Did you mean ...?" goes (strawberry only trims those of unknown
+    fields; unknown arguments, input fields, enum values and types suggest too).
     """
 
     def process_errors(
@@ -54,22 +78,36 @@ class Schema(strawberry.Schema):
             for error in errors:
                 error.message = _SUGGESTION.sub("", error.message)
         for error in errors:
+            if is_expected(error) and not (error.extensions or {}).get("code"):
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": _code_of_uncoded(error, execution_context),
+                }
             if is_expected(error):
                 log.info("graphql error: %s", error.message)
             else:
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
-def build_schema(*, introspection: bool = True, field_suggestions: bool = True) -> Schema:
-    extensions: list[Any] = [OperationMetrics, MaskUnexpectedErrors]
-    if not introspection:
+def build_schema(settings: Settings | None = None) -> Schema:
+    """The schema with the settings' introspection, suggestions and query limits."""
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        OperationMetrics,
+        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
+        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+        partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
+        OneOperation,
+        MaskUnexpectedErrors,
+    ]
+    if not settings.introspection:
         extensions.append(DisableIntrospection)
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=not field_suggestions),
+        config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions),
     )
 
 

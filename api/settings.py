@@ -15,6 +15,18 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 MIN_HMAC_SECRET_BYTES = 32
 
 
+_POSITIVE = (
+    "max_query_depth",
+    "max_query_aliases",
+    "max_query_tokens",
+    "max_body_bytes",
+    "request_timeout_seconds",
+    "ws_init_timeout_seconds",
+    "ws_max_subscriptions",
+    "ws_max_connections_per_user",
+)
+
+
 class ConfigError(ValueError):
     """The configuration cannot be used; the message says which variable and why."""
 
@@ -39,6 +51,16 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
 
 
 def _list(env: dict[str, str], name: str, default: str = "") -> tuple[str, ...]:
@@ -70,6 +92,15 @@ class Settings:
     outbox_lease_seconds: int = 120
     outbox_retry_base_seconds: float = 5.0
     db_pool_size: int = 10
+    # Abuse limits (OWASP GraphQL cheat sheet; GraphQL Armor's defaults or stricter).
+    max_query_depth: int = 10
+    max_query_aliases: int = 15
+    max_query_tokens: int = 2000
+    max_body_bytes: int = 2 * 1024 * 1024
+    request_timeout_seconds: float = 15.0
+    ws_init_timeout_seconds: float = 10.0
+    ws_max_subscriptions: int = 20
+    ws_max_connections_per_user: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -118,6 +149,14 @@ class Settings:
             outbox_lease_seconds=_int(env, "OUTBOX_LEASE_SECONDS", 120),
             outbox_retry_base_seconds=float(_int(env, "OUTBOX_RETRY_BASE_SECONDS", 5)),
             db_pool_size=_int(env, "DB_POOL_SIZE", 10),
+            max_query_depth=_int(env, "MAX_QUERY_DEPTH", 10),
+            max_query_aliases=_int(env, "MAX_QUERY_ALIASES", 15),
+            max_query_tokens=_int(env, "MAX_QUERY_TOKENS", 2000),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 2 * 1024 * 1024),
+            request_timeout_seconds=_seconds(env, "REQUEST_TIMEOUT_SECONDS", 15.0),
+            ws_init_timeout_seconds=_seconds(env, "WS_INIT_TIMEOUT_SECONDS", 10.0),
+            ws_max_subscriptions=_int(env, "WS_MAX_SUBSCRIPTIONS", 20),
+            ws_max_connections_per_user=_int(env, "WS_MAX_CONNECTIONS_PER_USER", 10),
         )
         settings.check()
         return settings
@@ -141,6 +180,9 @@ class Settings:
             raise ConfigError("SMTP_SSL and SMTP_STARTTLS are mutually exclusive")
         if not self.database_url.startswith(("sqlite:", "postgres:", "postgresql:", "asyncpg:")):
             raise ConfigError("DATABASE_URL must start with sqlite:// or postgres://")
+        for name in _POSITIVE:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.upper()} must be greater than zero")
         if self.is_production and not self.jwt_key:
             raise ConfigError("APP_ENV=production needs JWT_SECRET or JWT_PUBLIC_KEY")
 

@@ -10,26 +10,59 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jose import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jose import jwk, jwt
 
 from api.app import create_app
+from api.auth import MAX_TOKEN_LENGTH
 from api.permissions import IsAuthenticated
-from api.settings import ConfigError, Settings
-from models import User, UserRole
-from tests.conftest import TEST_SECRET, make_settings
-from tests.factories import make_organization, make_tenant, make_user
+from api.settings import MIN_HMAC_SECRET_BYTES, ConfigError, Settings
+from models import (
+    Batch,
+    CallRecord,
+    DncEntry,
+    DncEvent,
+    EmailOutbox,
+    Organization,
+    User,
+    UserRole,
+)
+from tests.conftest import TEST_SECRET, _truncate, make_settings
+from tests.factories import (
+    make_batch,
+    make_call,
+    make_organization,
+    make_tenant,
+    make_user,
+    token_for,
+)
 from tests.graphql import GraphQLClient, GraphQLResponse
 from tests.smtp import SmtpSink
+from tests.test_cli import Cli, assert_refused, free_port, serving
+from tests.test_subscriptions import (
+    REJECTED,
+    Api,
+    acknowledged,
+    bearer,
+    close_code,
+    connection_init,
+    websocket,
+)
 
 ME = "{ me { id email role } }"
 SCHEMA_NAME = "{ __schema { queryType { name } } }"
@@ -113,6 +146,7 @@ async def serve(settings: Settings) -> AsyncIterator[GraphQLClient]:
     """The real application for `settings`, with its lifespan, behind a GraphQL client."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
+        await _truncate()
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://dnc.test") as http:
             yield GraphQLClient(http)
@@ -529,3 +563,633 @@ async def test_token_shapes_we_cannot_vouch_for_are_refused(
     token = jwt.encode(claims, TEST_SECRET, algorithm="HS256", headers=header)
 
     assert_unauthenticated(await call_me(gql, f"Bearer {token}"))
+
+
+# ===============================================================================================
+# Attacks, each refused without a trace: UNAUTHENTICATED, HTTP 200, nothing written
+# ===============================================================================================
+
+SQL = "' OR 1=1; DROP TABLE app_user; --"
+HMAC_HASHES: dict[str, Callable[..., Any]] = {
+    "HS256": hashlib.sha256,
+    "HS384": hashlib.sha384,
+    "HS512": hashlib.sha512,
+}
+SNAPSHOT_MODELS = (Organization, User, Batch, CallRecord, DncEntry, DncEvent, EmailOutbox)
+ADD = "mutation Add($input: AddToDncInput!) { addToDnc(input: $input) { __typename } }"
+
+
+def hmac_by_hand(
+    claims: dict[str, Any],
+    secret: bytes,
+    algorithm: str = "HS256",
+    header: dict[str, Any] | None = None,
+) -> str:
+    """An HS* token with any bytes as the secret and any header fields."""
+    full_header = {"alg": algorithm, "typ": "JWT", **(header or {})}
+    signing_input = f"{b64url_json(full_header)}.{b64url_json(claims)}"
+    signature = hmac.new(secret, signing_input.encode(), HMAC_HASHES[algorithm]).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def signed_raw(header: dict[str, Any], payload: bytes, secret: bytes = TEST_SECRET.encode()) -> str:
+    """An HS256 token over any payload bytes, correctly signed with `secret`."""
+    signing_input = f"{b64url_json(header)}.{b64url(payload)}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def ec_pems() -> tuple[str, str]:
+    """A fresh P-256 (private PEM, public PEM) pair, for ES256."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private.decode(), public.decode()
+
+
+def public_key_forms(public_pem: str) -> dict[str, bytes]:
+    """Every spelling of a public key an attacker may try as an HMAC secret."""
+    key = serialization.load_pem_public_key(public_pem.encode())
+    lines = public_pem.strip().splitlines()
+    return {
+        "pem": public_pem.encode(),
+        "pem-stripped": public_pem.strip().encode(),
+        "pem-without-newlines": "".join(lines).encode(),
+        "pem-escaped-newlines": "\\n".join(lines).encode(),
+        "pem-body-only": "".join(lines[1:-1]).encode(),
+        "der": key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+    }
+
+
+FORMS = [
+    "pem",
+    "pem-stripped",
+    "pem-without-newlines",
+    "pem-escaped-newlines",
+    "pem-body-only",
+    "der",
+]
+
+
+def attacker_keys(algorithm: str) -> tuple[str, str]:
+    """The attacker's own (private PEM, public PEM) for `algorithm`."""
+    return rsa_pems() if algorithm == "RS256" else ec_pems()
+
+
+async def snapshot() -> dict[str, list[dict[str, Any]]]:
+    """Every row the service keeps, by model, in id order: equal snapshots, nothing written."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for model in SNAPSHOT_MODELS:
+        values = await model.all().values()
+        rows[model.__name__] = sorted(values, key=lambda row: str(row["id"]))
+    return rows
+
+
+async def assert_refused_without_a_trace(
+    client: GraphQLClient,
+    authorization: str,
+    *,
+    query: str = ME,
+    variables: dict[str, Any] | None = None,
+    hidden: tuple[str, ...] = (),
+) -> None:
+    """UNAUTHENTICATED with the one short message, nothing of `hidden` echoed, no row changed."""
+    before = await snapshot()
+
+    response = await client(query, variables, headers={"Authorization": authorization})
+
+    assert_unauthenticated(response)
+    assert len(IsAuthenticated.message) <= 80
+    echoed = json.dumps(response.body)
+    assert not [value for value in hidden if value in echoed], echoed
+    assert await snapshot() == before
+
+
+# A public key configured: RS256, ES256, and RS256 settings built without check() that wrongly
+# also list HS* (the CLI can never start that way; the verifier must still never use HMAC).
+
+
+@dataclass(frozen=True)
+class Asymmetric:
+    client: GraphQLClient
+    algorithm: str
+    private_pem: str
+    public_pem: str
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return sign(claims, self.private_pem, self.algorithm)
+
+
+@pytest.fixture(scope="module")
+def ec_keys() -> tuple[str, str]:
+    return ec_pems()
+
+
+@pytest.fixture(params=["RS256", "ES256", "RS256+HS-unchecked"])
+async def asymmetric(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    smtp: SmtpSink,
+    rsa_keys: tuple[str, str],
+    ec_keys: tuple[str, str],
+) -> AsyncIterator[Asymmetric]:
+    name: str = request.param
+    algorithm = name.split("+")[0]
+    private, public = ec_keys if algorithm == "ES256" else rsa_keys
+    algorithms = (algorithm, "HS256", "HS384", "HS512") if "HS" in name else (algorithm,)
+    settings = make_settings(
+        database_url,
+        smtp.port,
+        jwt_secret=TEST_SECRET if "HS" in name else None,
+        jwt_public_key=public,
+        jwt_algorithms=algorithms,
+    )
+    async with serve(settings) as client:
+        yield Asymmetric(client, algorithm, private, public)
+
+
+async def test_asymmetric_token_is_accepted(asymmetric: Asymmetric) -> None:
+    organization = await make_organization()
+    user = await make_user(organization, role=UserRole.ADMIN)
+
+    response = await call_me(asymmetric.client, f"Bearer {asymmetric.sign(claims_for(user))}")
+
+    assert response.data["me"]["id"] == str(user.id)
+
+
+@pytest.mark.parametrize("form", FORMS)
+async def test_public_key_as_hmac_secret_in_every_form(asymmetric: Asymmetric, form: str) -> None:
+    """Algorithm confusion: HS256/384/512 keyed with the public key, however it is spelled."""
+    organization = await make_organization()
+    user = await make_user(organization, role=UserRole.ADMIN)
+    secret = public_key_forms(asymmetric.public_pem)[form]
+
+    for algorithm in HMAC_HASHES:
+        token = hmac_by_hand(claims_for(user), secret, algorithm)
+        await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}")
+
+
+async def test_hmac_token_of_the_configured_secret_is_refused(asymmetric: Asymmetric) -> None:
+    """Even when the (unchecked) settings also carry an HMAC secret and list HS*."""
+    organization = await make_organization()
+    user = await make_user(organization, role=UserRole.ADMIN)
+
+    for algorithm in HMAC_HASHES:
+        token = hmac_by_hand(claims_for(user), TEST_SECRET.encode(), algorithm)
+        await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}")
+
+
+async def test_alg_confused_add_to_dnc_writes_nothing(asymmetric: Asymmetric) -> None:
+    organization = await make_organization()
+    admin = await make_user(organization, role=UserRole.ADMIN)
+    batch = await make_batch(organization, admin)
+    call = await make_call(batch)
+    token = hmac_by_hand(claims_for(admin), asymmetric.public_pem.encode())
+    variables = {
+        "input": {
+            "phoneNumber": call.phone_number,
+            "batchId": str(batch.id),
+            "requestUUID": str(call.request_uuid),
+        }
+    }
+
+    await assert_refused_without_a_trace(
+        asymmetric.client, f"Bearer {token}", query=ADD, variables=variables
+    )
+
+
+async def test_other_family_of_a_mixed_configuration(
+    database_url: str, smtp: SmtpSink, rsa_keys: tuple[str, str]
+) -> None:
+    """RS256 and ES256 pinned, an RSA key configured: an attacker's ES256 token is refused."""
+    settings = make_settings(
+        database_url,
+        smtp.port,
+        jwt_secret=None,
+        jwt_public_key=rsa_keys[1],
+        jwt_algorithms=("RS256", "ES256"),
+    )
+    attacker_private, _ = ec_pems()
+    async with serve(settings) as client:
+        organization = await make_organization()
+        user = await make_user(organization, role=UserRole.ADMIN)
+
+        token = sign(claims_for(user), attacker_private, "ES256")
+
+        await assert_refused_without_a_trace(client, f"Bearer {token}")
+
+
+def test_es256_public_key_settings() -> None:
+    _, public = ec_pems()
+
+    settings = Settings.from_env({"JWT_PUBLIC_KEY": public, "JWT_ALGORITHMS": "ES256"})
+
+    assert (settings.jwt_key, settings.jwt_algorithms) == (public, ("ES256",))
+    for algorithms in ("ES256,HS256", "HS384", "ES256,RS256,HS512"):
+        with pytest.raises(ConfigError, match="JWT_PUBLIC_KEY"):
+            Settings.from_env({"JWT_PUBLIC_KEY": public, "JWT_ALGORITHMS": algorithms})
+
+
+# Header fields that name or carry a key: never used, never fetched ------------------------------
+
+
+@dataclass
+class FetchTrap:
+    """A local HTTP server that would hand out the attacker's keys; it records every request."""
+
+    base_url: str
+    body: dict[str, bytes] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def fetch_trap() -> Iterator[FetchTrap]:
+    trap = FetchTrap("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            trap.requests.append(self.path)
+            body = trap.body.get(self.path, b"{}")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    trap.base_url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield trap
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def attacker_jwk(algorithm: str, public_pem: str) -> dict[str, Any]:
+    key: dict[str, Any] = jwk.construct(public_pem, algorithm).to_dict()
+    return key
+
+
+async def test_sql_in_kid_is_refused_and_harmless(gql: GraphQLClient, settings: Settings) -> None:
+    tenant = await make_tenant(settings)
+    algorithm = "RS256"
+    private, _ = attacker_keys(algorithm)
+    claims = claims_for(tenant.admin)
+    tokens = {
+        "other-secret": jwt.encode(claims, OTHER_SECRET, "HS256", headers={"kid": SQL}),
+        "empty-secret": hmac_by_hand(claims, b"", header={"kid": SQL}),
+        "sql-as-secret": hmac_by_hand(claims, SQL.encode(), header={"kid": SQL}),
+        "alg-none": f"{b64url_json({'alg': 'none', 'kid': SQL})}.{b64url_json(claims)}.",
+        "attacker-key": jwt.encode(claims, private, algorithm, headers={"kid": SQL}),
+        "kid-list": hmac_by_hand(claims, SQL.encode(), header={"kid": [SQL, {"x": SQL}]}),
+    }
+
+    for token in tokens.values():
+        await assert_refused_without_a_trace(gql, f"Bearer {token}", hidden=(SQL, "DROP"))
+
+    assert await User.filter(organization_id=tenant.organization.id).count() == 3
+    assert (await gql(ME, token=tenant.admin_token)).data["me"]["id"] == str(tenant.admin.id)
+
+
+async def test_embedded_jwk_is_ignored(asymmetric: Asymmetric) -> None:
+    """A token signed by the attacker's key, with that key embedded in its `jwk` header."""
+    algorithm = asymmetric.algorithm
+    private, public = attacker_keys(algorithm)
+    organization = await make_organization()
+    user = await make_user(organization, role=UserRole.ADMIN)
+    headers = {"jwk": attacker_jwk(algorithm, public)}
+    token = jwt.encode(claims_for(user), private, algorithm, headers=headers)
+
+    await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}")
+
+
+async def test_embedded_symmetric_jwk_is_ignored(gql: GraphQLClient, settings: Settings) -> None:
+    tenant = await make_tenant(settings)
+    secret = b"attacker-secret-that-is-long-enough-0123456789"
+    header = {"jwk": {"kty": "oct", "k": b64url(secret)}}
+
+    token = hmac_by_hand(claims_for(tenant.admin), secret, header=header)
+
+    await assert_refused_without_a_trace(gql, f"Bearer {token}")
+
+
+@pytest.mark.parametrize("header_name", ["jku", "x5u"])
+async def test_key_urls_are_never_fetched(
+    asymmetric: Asymmetric, fetch_trap: FetchTrap, header_name: str
+) -> None:
+    algorithm = asymmetric.algorithm
+    private, public = attacker_keys(algorithm)
+    fetch_trap.body["/keys"] = json.dumps({"keys": [attacker_jwk(algorithm, public)]}).encode()
+    fetch_trap.body["/cert.pem"] = public.encode()
+    url = f"{fetch_trap.base_url}{'/keys' if header_name == 'jku' else '/cert.pem'}"
+    organization = await make_organization()
+    user = await make_user(organization, role=UserRole.ADMIN)
+    token = jwt.encode(claims_for(user), private, algorithm, headers={header_name: url})
+
+    await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}", hidden=(url,))
+
+    assert fetch_trap.requests == []
+
+
+async def test_key_url_with_an_hmac_token_is_never_fetched(
+    gql: GraphQLClient, settings: Settings, fetch_trap: FetchTrap
+) -> None:
+    tenant = await make_tenant(settings)
+    header = {"jku": f"{fetch_trap.base_url}/keys", "x5u": f"{fetch_trap.base_url}/cert.pem"}
+
+    token = hmac_by_hand(claims_for(tenant.admin), OTHER_SECRET.encode(), header=header)
+
+    await assert_refused_without_a_trace(gql, f"Bearer {token}")
+    assert fetch_trap.requests == []
+
+
+# Claims that do not name a user of the organization --------------------------------------------
+
+NOT_UUIDS = [
+    pytest.param("admin", id="text"),
+    pytest.param("", id="empty"),
+    pytest.param(SQL, id="sql"),
+    pytest.param("{id}' OR '1'='1", id="uuid-then-sql"),
+    pytest.param("{id}\x00", id="uuid-then-nul"),
+    pytest.param(42, id="integer"),
+    pytest.param(4.2, id="float"),
+    pytest.param(True, id="boolean"),
+    pytest.param(None, id="null"),
+    pytest.param(["{id}"], id="list"),
+    pytest.param({"id": "{id}"}, id="object"),
+]
+
+
+def with_id(value: Any, real: uuid.UUID) -> Any:
+    """`value` with every "{id}" replaced by the real id (lists and objects too)."""
+    return json.loads(json.dumps(value).replace("{id}", str(real)))
+
+
+@pytest.mark.parametrize("value", NOT_UUIDS)
+@pytest.mark.parametrize("claim", ["sub", "org_id"])
+async def test_claim_that_is_not_a_uuid(
+    gql: GraphQLClient, settings: Settings, claim: str, value: Any
+) -> None:
+    """Correctly signed, so only the claim's shape can refuse it."""
+    tenant = await make_tenant(settings)
+    claims = claims_for(tenant.admin)
+    real = tenant.admin.id if claim == "sub" else tenant.organization.id
+    claims[claim] = with_id(value, uuid.UUID(str(real)))  # claims_for would drop a None
+
+    await assert_refused_without_a_trace(gql, f"Bearer {sign(claims)}", hidden=(SQL,))
+
+
+async def test_token_of_a_deleted_user(gql: GraphQLClient, settings: Settings) -> None:
+    tenant = await make_tenant(settings)
+    user = await make_user(tenant.organization, role=UserRole.ADMIN)
+    token = token_for(user, settings)
+    assert (await gql(ME, token=token)).data["me"]["id"] == str(user.id)
+
+    await user.delete()
+
+    await assert_refused_without_a_trace(gql, f"Bearer {token}")
+
+
+async def test_token_of_a_user_moved_to_another_organization(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    tenant = await make_tenant(settings)
+    other = await make_organization("Other Calls")
+    user = await make_user(tenant.organization, role=UserRole.ADMIN)
+    old_token = token_for(user, settings)
+
+    await User.filter(id=user.id).update(organization_id=other.id)
+
+    await assert_refused_without_a_trace(gql, f"Bearer {old_token}")
+    moved = await User.get(id=user.id)
+    assert (await gql(ME, token=token_for(moved, settings))).data["me"]["id"] == str(user.id)
+
+
+# Huge and deep tokens ---------------------------------------------------------------------------
+
+
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+async def test_huge_tokens_of_every_shape(gql: GraphQLClient, settings: Settings) -> None:
+    """Correctly signed where signing makes sense: only the size can refuse them."""
+    tenant = await make_tenant(settings)
+    claims = claims_for(tenant.admin)
+    tokens = {
+        "header": jwt.encode(claims, TEST_SECRET, "HS256", headers={"kid": "k" * 100_000}),
+        "payload": sign({**claims, "padding": ["x" * 100] * 1_000}),
+        "many-claims": sign({**claims, **{f"c{n}": n for n in range(10_000)}}),
+        "signature": f"{sign(claims)}{'A' * 100_000}",
+        "segments": ".".join([sign(claims)] * 300),
+        "dots": "." * 100_000,
+    }
+
+    for shape, token in tokens.items():
+        assert len(token) > 50_000, shape
+        await assert_refused_without_a_trace(gql, f"Bearer {token}")
+
+
+async def test_token_length_limit(gql: GraphQLClient, settings: Settings) -> None:
+    """The longest accepted token is 8 KiB; one character more is refused."""
+    tenant = await make_tenant(settings)
+    claims = claims_for(tenant.admin)
+    padding = 4_000
+    while len(sign({**claims, "p": "x" * (padding + 1)})) <= MAX_TOKEN_LENGTH:
+        padding += 1
+    at_limit = sign({**claims, "p": "x" * padding})
+    over = sign({**claims, "p": "x" * (padding + 1)})
+    assert MAX_TOKEN_LENGTH == 8192
+    assert MAX_TOKEN_LENGTH - 1 <= len(at_limit) <= MAX_TOKEN_LENGTH < len(over)
+
+    assert (await gql(ME, token=at_limit)).data["me"]["id"] == str(tenant.admin.id)
+    await assert_refused_without_a_trace(gql, f"Bearer {over}")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param("Bearer " + "a" * 1_048_576, id="bearer-1mb"),
+        pytest.param("Bearer " + "a." * 524_288, id="bearer-1mb-of-dots"),
+        pytest.param("x" * 1_048_576, id="no-scheme-1mb"),
+        pytest.param("Bearer " + " " * 1_048_576 + "a.b.c", id="1mb-of-spaces"),
+    ],
+)
+async def test_one_megabyte_authorization_header(
+    gql: GraphQLClient, settings: Settings, authorization: str
+) -> None:
+    await make_tenant(settings)
+
+    await assert_refused_without_a_trace(gql, authorization)
+
+
+@pytest.mark.parametrize("part", ["header", "payload", "claim"])
+async def test_deeply_nested_json_within_the_size_limit(
+    gql: GraphQLClient, settings: Settings, part: str
+) -> None:
+    """Nesting deeper than Python's recursion limit, correctly signed, under 8 KiB."""
+    tenant = await make_tenant(settings)
+    claims = claims_for(tenant.admin)
+    header: dict[str, Any] = {"alg": "HS256", "typ": "JWT"}
+    deep = nested(2_500)
+    if part == "header":
+        header["x"] = deep
+    if part == "claim":
+        claims["x"] = deep
+    payload = json.dumps(deep if part == "payload" else claims, separators=(",", ":")).encode()
+    token = signed_raw(header, payload)
+    assert len(token) <= MAX_TOKEN_LENGTH
+
+    await assert_refused_without_a_trace(gql, f"Bearer {token}")
+
+
+# An HMAC secret that python-jose could read as JSON ---------------------------------------------
+
+JSON_SECRETS = {
+    "list": '["a", "b", "c", "d", "e", "f", "g", "h", "i"]',
+    "object": '{"first": "a", "second": "b", "third": "c"}',
+    "jwk": '{"kty": "oct", "k": "YQ", "use": "sig", "kid": "k1"}',
+    "jwks": '{"keys": [{"kty": "oct", "k": "YQ"}], "x": "padding"}',
+}
+
+
+@pytest.mark.parametrize("shape", list(JSON_SECRETS))
+async def test_a_json_shaped_secret_is_the_secret_itself(
+    database_url: str, smtp: SmtpSink, shape: str
+) -> None:
+    """The 32-byte minimum holds for the key that verifies: never a 1-byte piece of the text."""
+    secret = JSON_SECRETS[shape]
+    assert len(secret.encode()) >= MIN_HMAC_SECRET_BYTES
+    assert Settings.from_env({"JWT_SECRET": secret}).jwt_key == secret  # start-up accepts it
+    settings = make_settings(database_url, smtp.port, jwt_secret=secret)
+    async with serve(settings) as client:
+        organization = await make_organization()
+        user = await make_user(organization, role=UserRole.ADMIN)
+
+        forged = sign(claims_for(user), key="a")
+        await assert_refused_without_a_trace(client, f"Bearer {forged}")
+
+        issued = token_for(user, settings)  # what `dnc-api token` prints
+        assert (await call_me(client, f"Bearer {issued}")).data["me"]["id"] == str(user.id)
+
+
+# ===============================================================================================
+# Start-up refusals: the real `dnc-api serve`
+# ===============================================================================================
+
+DNC_API = Path(sys.executable).parent / "dnc-api"
+
+
+def run_serve(tmp_path: Path, **env: str | None) -> subprocess.CompletedProcess[str]:
+    cli = Cli(f"sqlite://{tmp_path / 'dnc.sqlite3'}", tmp_path)
+    return subprocess.run(
+        [str(DNC_API), "serve", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=cli.env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_nothing_started(tmp_path: Path, result: subprocess.CompletedProcess[str]) -> None:
+    assert "GraphiQL" not in result.stdout, result.stdout
+    assert not (tmp_path / "dnc.sqlite3").exists()
+    assert not (tmp_path / ".dnc-dev-jwt-secret").exists()
+
+
+@pytest.mark.parametrize("secret", ["s" * 31, "é" * 15 + "s"], ids=["31-ascii", "31-bytes-utf8"])
+def test_serve_refuses_a_short_hmac_secret(tmp_path: Path, secret: str) -> None:
+    assert len(secret.encode()) == 31
+
+    result = run_serve(tmp_path, JWT_SECRET=secret)
+
+    assert_refused(result, "JWT_SECRET", "32 bytes")
+    assert secret not in result.stderr
+    assert_nothing_started(tmp_path, result)
+
+
+@pytest.mark.parametrize(
+    ("family", "algorithms"),
+    [("rsa", None), ("rsa", "RS256,HS256"), ("ec", "ES256,HS512")],
+    ids=["rsa-default-algorithms", "rsa-with-hs256", "ec-with-hs512"],
+)
+def test_serve_refuses_a_public_key_with_hmac_algorithms(
+    tmp_path: Path, family: str, algorithms: str | None
+) -> None:
+    _, public = rsa_pems() if family == "rsa" else ec_pems()
+
+    result = run_serve(tmp_path, JWT_SECRET=None, JWT_PUBLIC_KEY=public, JWT_ALGORITHMS=algorithms)
+
+    assert_refused(result, "JWT_PUBLIC_KEY", "HS")
+    assert_nothing_started(tmp_path, result)
+
+
+# ===============================================================================================
+# The websocket: connection_init goes through the same checks (a real `dnc-api serve`, RS256)
+# ===============================================================================================
+
+
+@pytest.fixture(scope="module")
+def rs256_server(
+    database_url: str, rsa_keys: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    cli = Cli(database_url, tmp_path_factory.mktemp("tokens-rs256"))
+    environment = {"JWT_SECRET": None, "JWT_PUBLIC_KEY": rsa_keys[1], "JWT_ALGORITHMS": "RS256"}
+    with serving(cli, **environment) as server:
+        yield Api(str(server.http.base_url).rstrip("/"))
+
+
+async def test_websocket_refuses_alg_confusion(
+    app: object, rs256_server: Api, rsa_keys: tuple[str, str]
+) -> None:
+    organization = await make_organization()
+    user = await make_user(organization, role=UserRole.ADMIN)
+    forms = public_key_forms(rsa_keys[1])
+    confused = [
+        hmac_by_hand(claims_for(user), forms["pem"], "HS256"),
+        hmac_by_hand(claims_for(user), forms["der"], "HS512"),
+        hmac_by_hand(claims_for(user), forms["pem-without-newlines"], "HS384"),
+    ]
+
+    async with websocket(rs256_server) as socket:
+        await acknowledged(socket, sign(claims_for(user), rsa_keys[0], "RS256"))
+    for token in confused:
+        async with websocket(rs256_server) as socket:
+            await connection_init(socket, bearer(token))
+            assert await close_code(socket, 5) in REJECTED
+
+
+async def test_one_megabyte_authorization_header_over_a_real_server(
+    app: object, rs256_server: Api
+) -> None:
+    """The server may refuse the header itself, or answer UNAUTHENTICATED; never a 500."""
+    async with httpx.AsyncClient(
+        base_url=rs256_server.base_url, timeout=30, trust_env=False
+    ) as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": ME},
+            headers={"Authorization": "Bearer " + "a" * 1_048_576},
+        )
+
+    assert response.status_code < 500, response.text
+    if response.status_code == 200:
+        assert_unauthenticated(GraphQLResponse(200, response.json(), response.headers))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 from emails.message import Message
@@ -27,6 +28,19 @@ class DeliveryFailed(Exception):
 def message_id(row: EmailOutbox) -> str:
     """Stable across retries, so a receiver can drop a duplicate after an at-least-once resend."""
     return f"<{row.id}@dnc-api>"
+
+
+def _describe(error: object, settings: Settings) -> str:
+    """What went wrong, for the row's `last_error` and the log.
+
+    `emails` reports a failed connection (refused, or no greeting within SMTP_TIMEOUT) as an
+    OSError built without arguments, whose repr is empty; the reason is in errno and strerror.
+    """
+    if isinstance(error, OSError) and not error.args and (error.errno or error.strerror):
+        reasons = [os.strerror(error.errno) if error.errno else "", error.strerror or ""]
+        reason = "; ".join(part for part in reasons if part)
+        return f"cannot connect to {settings.smtp_host}:{settings.smtp_port}: {reason}"
+    return repr(error)
 
 
 async def send(row: EmailOutbox, settings: Settings) -> None:
@@ -69,7 +83,7 @@ async def send(row: EmailOutbox, settings: Settings) -> None:
     detail = (
         f"SMTP {code} at {stage}: {getattr(response, 'status_text', b'')!r}"
         if code
-        else repr(cause)
+        else _describe(cause, settings)
     )
     # Only the recipient itself refused for good is permanent; a 5xx at MAIL FROM or DATA is
     # usually our configuration (sender, authentication) and must not lose the message.
