@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import asyncpg
 from aerich import Command
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -98,10 +100,36 @@ def connection() -> BaseDBAsyncClient:
     return client
 
 
+PING_SECONDS = 2.0
+
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, timed out; Tortoise's DBConnectionError is one too
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,  # the server is stopping or restarting
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,  # the server is starting
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` (or what caused it) means the database cannot be reached right now."""
+    for _ in range(5):
+        if error is None:
+            return False
+        if isinstance(error, _UNAVAILABLE):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 async def ping() -> bool:
-    """True while the database answers a trivial query."""
+    """True while the database answers a trivial query, within a short deadline."""
     try:
-        await connection().execute_query("SELECT 1")
+        async with asyncio.timeout(PING_SECONDS):
+            await connection().execute_query("SELECT 1")
     except Exception:
         return False
     return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from api.db import is_unavailable
+
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -12,6 +14,8 @@ INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 TIMEOUT = "TIMEOUT"
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database is unavailable; try again shortly."
 BAD_REQUEST = "BAD_REQUEST"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 MASKED_MESSAGE = "Internal server error."
@@ -44,11 +48,12 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        unavailable = is_unavailable(error.original_error)
         return GraphQLError(
-            message=MASKED_MESSAGE,
+            message=UNAVAILABLE_MESSAGE if unavailable else MASKED_MESSAGE,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": INTERNAL_SERVER_ERROR},
+            extensions={"code": SERVICE_UNAVAILABLE if unavailable else INTERNAL_SERVER_ERROR},
         )

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from api.db import is_unavailable
 from api.dnc.mutations import DncMutation
 from api.dnc.queries import DncQuery
 from api.dnc.subscriptions import DncSubscription
@@ -28,8 +29,8 @@ from api.errors import (
     MaskUnexpectedErrors,
     is_expected,
 )
-from api.metrics import OperationMetrics
 from api.limits import OneOperation
+from api.metrics import OperationMetrics
 from api.platform.queries import PlatformQuery
 from api.settings import Settings
 
@@ -85,6 +86,8 @@ class Schema(strawberry.Schema):
                 }
             if is_expected(error):
                 log.info("graphql error: %s", error.message)
+            elif is_unavailable(error.original_error):
+                log.warning("database unavailable in %s: %s", error.path, error.original_error)
             else:
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 

@@ -116,7 +116,8 @@ async def test_a_server_that_never_answers_times_out_and_the_email_waits(
             assert len(sink.messages()) == 1
     assert received.recipients == [tenant.admin.email]
     assert_message_id(received, row)
-    assert (row.attempts, row.last_error) == (2, None)
+    assert row.attempts == 2
+    assert row.last_error is None
 
 
 # --- a server that hangs up in the middle of a message -------------------------------------
@@ -179,11 +180,8 @@ async def test_retry_delays_double_up_to_a_cap_of_fifteen_minutes(
         assert await deliver_due(schedule, never) == 1
         [received] = revived.messages()
     [row] = await outbox_rows(entry["id"])
-    assert (row.status, row.attempts, row.last_error) == (
-        OutboxStatus.SENT,
-        len(delays) + 1,
-        None,
-    )
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, len(delays) + 1)
+    assert row.last_error is None
     assert_message_id(received, row)
 
 
@@ -345,4 +343,5 @@ async def test_an_email_whose_deliverer_is_killed_mid_send_is_sent_again_with_it
         assert_message_id(received, row)
     assert row.sent_at is not None
     assert row.sent_at >= held.locked_until
-    assert (row.attempts, row.last_error) == (2, None)
+    assert row.attempts == 2
+    assert row.last_error is None

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.auth import AuthenticationFailed, authenticate
-from api.db import connection
+from api.db import connection, is_unavailable
+from api.errors import UNAVAILABLE_MESSAGE
 from api.instants import as_utc, utcnow
 from models import DncEntryStatus
 
@@ -203,6 +204,11 @@ async def export_csv(request: Request) -> Response:
         return PlainTextResponse(
             "Authentication required.", status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        log.warning("export refused, database unavailable: %s", error)
+        return PlainTextResponse(UNAVAILABLE_MESSAGE, status_code=503, headers={"Retry-After": "5"})
     if not viewer.is_admin:
         return PlainTextResponse("Only an organization's admins may export its list.", 403)
     try:
