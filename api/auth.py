@@ -6,13 +6,14 @@ configured, and the user must exist, be active and belong to the token's organiz
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from jose import jwt
+from jose import jwk, jwt
 from jose.exceptions import JOSEError
 
 from api.settings import HMAC_ALGORITHMS, Settings
@@ -61,6 +62,16 @@ def _uuid_claim(claims: dict[str, Any], name: str) -> uuid.UUID:
         raise AuthenticationFailed(f"claim {name} is not a UUID") from None
 
 
+@functools.lru_cache(maxsize=16)
+def _verifier(key: str, algorithm: str) -> Any:
+    """The configured key itself, for the pinned algorithm (parsed once, not per request).
+
+    Given text, python-jose would read a key that parses as JSON as a set of keys and try
+    each one (a 1-byte "secret" taken from a JSON-shaped JWT_SECRET included).
+    """
+    return jwk.construct(key, algorithm)
+
+
 def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
     """Verify `token` and return its (user id, organization id)."""
     if len(token) > MAX_TOKEN_LENGTH:
@@ -70,14 +81,15 @@ def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
         raise AuthenticationFailed("no JWT key configured")
     try:
         header = jwt.get_unverified_header(token)
-        if header.get("alg") not in settings.jwt_algorithms:
-            raise AuthenticationFailed(f"algorithm {header.get('alg')!r} not accepted")
+        algorithm = header.get("alg")
+        if algorithm not in settings.jwt_algorithms:
+            raise AuthenticationFailed(f"algorithm {algorithm!r} not accepted")
         if "crit" in header:
             # RFC 7515: extensions we do not understand must make the token invalid.
             raise AuthenticationFailed("token has critical header extensions")
         claims = jwt.decode(
             token,
-            key,
+            _verifier(key, algorithm),
             algorithms=list(settings.jwt_algorithms),
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
@@ -88,8 +100,9 @@ def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
                 "require_iss": settings.jwt_issuer is not None,
             },
         )
-    except (JOSEError, TypeError, ValueError, OverflowError) as error:
-        # python-jose lets a malformed `exp`/`nbf` (null, a list, infinity) escape as these.
+    except (JOSEError, TypeError, ValueError, OverflowError, RecursionError) as error:
+        # python-jose lets a malformed `exp`/`nbf` (null, a list, infinity) escape as these,
+        # and a signed payload nested deeper than the recursion limit as RecursionError.
         raise AuthenticationFailed(f"token rejected: {type(error).__name__}: {error}") from None
     exp = claims.get("exp")
     if not isinstance(exp, int) or isinstance(exp, bool):

@@ -19,7 +19,6 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
-from starlette.routing import Route
 from starlette.types import ASGIApp, Message
 
 from api import graphiql
@@ -27,7 +26,16 @@ from api.app import create_app
 from api.auth import issue_token
 from api.schema import build_schema
 from api.settings import Settings
-from models import Batch, CallRecord, DncEntry, DncEntryStatus, DncEvent, EmailOutbox, User
+from models import (
+    Batch,
+    CallRecord,
+    DncEntry,
+    DncEntryStatus,
+    DncEvent,
+    EmailOutbox,
+    User,
+    UserRole,
+)
 from tests.conftest import make_settings
 from tests.factories import Tenant, add_input, make_call, make_tenant, token_for, us_number
 from tests.graphql import GraphQLClient, assert_union
@@ -307,7 +315,8 @@ def observe(outcome: Outcome | str, reply: str, variables: dict[str, Any]) -> Ob
     return Observation(outcome, masked, reply, json.dumps(variables))
 
 
-Judge = Callable[[Any, Target, World, Actor], Outcome | str]
+# A reply's data (after any refusal) -> the outcome; the caller is the user behind the token.
+Judge = Callable[[Any, Target, User | None], Outcome | str]
 
 
 def refusal(body: dict[str, Any], name: str) -> Outcome | str | None:
@@ -333,7 +342,7 @@ async def ask(
     response = await world.gql(query, variables, token=world.tokens[actor])
     outcome = refusal(response.body, name)
     if outcome is None:
-        outcome = judge(response.body["data"][name], target, world, actor)
+        outcome = judge(response.body["data"][name], target, world.users.get(actor))
     return observe(outcome, json.dumps(response.body), variables)
 
 
@@ -344,60 +353,76 @@ def listed(numbers: list[str], total: int, target: Target) -> Outcome | str:
     return OK if target.number in numbers else NF
 
 
-def judge_me(me: dict[str, Any], target: Target, world: World, actor: Actor) -> Outcome | str:
-    user = world.users.get(actor)
-    if user and (me["id"], me["email"], me["role"]) == (str(user.id), user.email, user.role):
+def judge_me(me: dict[str, Any], target: Target, caller: User | None) -> Outcome | str:
+    if caller and (me["id"], me["email"], me["role"]) == (
+        str(caller.id),
+        caller.email,
+        caller.role,
+    ):
         return OK
     return f"me is {me}"
 
 
-def judge_entries(page: dict[str, Any], target: Target, world: World, actor: Actor) -> str:
+def judge_entries(page: dict[str, Any], target: Target, caller: User | None) -> Outcome | str:
     numbers = [edge["node"]["phoneNumber"] for edge in page["edges"]]
     return listed(numbers, page["totalCount"], target)
 
 
-def judge_entry(entry: dict[str, Any] | None, target: Target, world: World, actor: Actor) -> str:
+def judge_entry(entry: dict[str, Any] | None, target: Target, caller: User | None) -> Outcome | str:
     if entry is None:
         return NF
-    return OK if (entry["phoneNumber"], entry["status"]) == (target.number, "ACTIVE") else "?"
+    shape = (entry["phoneNumber"], entry["status"])
+    return OK if shape == (target.number, "ACTIVE") else f"dncEntry {shape}"
 
 
-def judge_check(result: dict[str, Any], target: Target, world: World, actor: Actor) -> str:
+def judge_check(result: dict[str, Any], target: Target, caller: User | None) -> Outcome | str:
     shape = (tuple(result["blocked"]), tuple(result["invalid"]), result["checked"])
     return {((target.number,), (), 1): OK, ((), (), 1): NF}.get(shape, f"dncCheck {shape}")
 
 
-def judge_history(events: list[dict[str, Any]], target: Target, world: World, actor: Actor) -> str:
+def judge_history(
+    events: list[dict[str, Any]], target: Target, caller: User | None
+) -> Outcome | str:
     if not events:
         return NF
     seen = [(event["action"], event["phoneNumber"]) for event in events]
     return OK if seen == [("ADDED", target.number)] else f"history {seen}"
 
 
-def judge_audit_log(page: dict[str, Any], target: Target, world: World, actor: Actor) -> str:
+def judge_audit_log(page: dict[str, Any], target: Target, caller: User | None) -> Outcome | str:
     numbers = [edge["node"]["phoneNumber"] for edge in page["edges"]]
     return listed(numbers, page["totalCount"], target)
 
 
-def judge_add(result: dict[str, Any], target: Target, world: World, actor: Actor) -> str:
+def judge_add(result: dict[str, Any], target: Target, caller: User | None) -> Outcome | str:
     kind = result["__typename"]
-    if kind == "AddToDncSuccess" and result["entry"]["phoneNumber"] == target.number:
-        return OK
+    if kind == "AddToDncSuccess":
+        entry = result["entry"]
+        by = (entry["addedBy"] or {}).get("id")
+        if (entry["phoneNumber"], by) == (target.number, str(caller and caller.id)):
+            return OK
     if kind == "NotFoundError" and result["code"] == "BATCH_NOT_FOUND":
         return NF
     return f"{kind} {result.get('code')}"
 
 
-def judge_remove(result: dict[str, Any], target: Target, world: World, actor: Actor) -> str:
+def judge_remove(result: dict[str, Any], target: Target, caller: User | None) -> Outcome | str:
     kind = result["__typename"]
-    if kind == "RemoveFromDncSuccess" and result["entry"]["status"] == "REMOVED":
-        return OK
+    if kind == "RemoveFromDncSuccess":
+        entry = result["entry"]
+        by = (entry["removedBy"] or {}).get("id")
+        if (entry["phoneNumber"], entry["status"], by) == (
+            target.number,
+            "REMOVED",
+            str(caller and caller.id),
+        ):
+            return OK
     if kind == "NotFoundError" and result["code"] == "ENTRY_NOT_FOUND":
         return NF
     return f"{kind} {result.get('code')}"
 
 
-def judge_add_many(result: dict[str, Any], target: Target, world: World, actor: Actor) -> str:
+def judge_add_many(result: dict[str, Any], target: Target, caller: User | None) -> Outcome | str:
     # The number is on the list: reported as such. Not on the caller's list: simply added.
     statuses = [item["status"] for item in result["items"]]
     return {"ALREADY_ON_DNC": OK, "ADDED": NF}.get(statuses[0] if statuses else "", f"{statuses}")
@@ -429,7 +454,9 @@ async def run_export(world: World, actor: Actor, target: Target) -> Observation:
 
 
 @dataclass(frozen=True)
-class Field:
+class Probe:
+    """How the cells of one field (or route) are set up and observed."""
+
     name: str
     resources: tuple[Resource, ...]
     prepare: Callable[[World, Resource], Awaitable[Target]]
@@ -438,7 +465,7 @@ class Field:
     changes_home_on: frozenset[Outcome] = frozenset()  # after which the caller's list changed
 
 
-async def caller(world: World, resource: Resource) -> Target:
+async def no_target(world: World, resource: Resource) -> Target:
     return Target()
 
 
@@ -455,43 +482,43 @@ def add_variables(target: Target) -> dict[str, Any]:
 BOTH = (Resource.A, Resource.B)
 # Reads first (they share the seeded numbers), then the writes (each on a fresh resource).
 FIELDS = (
-    Field("me", (Resource.CALLER,), caller, graphql_run("me", ME, lambda t: {}, judge_me)),
-    Field(
+    Probe("me", (Resource.CALLER,), no_target, graphql_run("me", ME, lambda t: {}, judge_me)),
+    Probe(
         "dncEntries",
         BOTH,
         World.seeded_number,
         graphql_run("dncEntries", ENTRIES, lambda t: {}, judge_entries),
     ),
-    Field(
+    Probe(
         "dncEntry",
         BOTH,
         World.seeded_number,
         graphql_run("dncEntry", ENTRY, lambda t: {"phoneNumber": t.number}, judge_entry),
         controlled=True,
     ),
-    Field(
+    Probe(
         "dncCheck",
         BOTH,
         World.seeded_number,
         graphql_run("dncCheck", CHECK, lambda t: {"phoneNumbers": [t.number]}, judge_check),
         controlled=True,
     ),
-    Field(
+    Probe(
         "dncHistory",
         BOTH,
         World.seeded_number,
         graphql_run("dncHistory", HISTORY, lambda t: {"phoneNumber": t.number}, judge_history),
         controlled=True,
     ),
-    Field(
+    Probe(
         "dncAuditLog",
         BOTH,
         World.seeded_number,
         graphql_run("dncAuditLog", AUDIT_LOG, lambda t: {}, judge_audit_log),
     ),
-    Field("dncEvents", BOTH, World.seeded_number, None),  # observed over one socket per caller
-    Field(EXPORT, BOTH, World.seeded_number, run_export),
-    Field(
+    Probe("dncEvents", BOTH, World.seeded_number, None),  # observed over one socket per caller
+    Probe(EXPORT, BOTH, World.seeded_number, run_export),
+    Probe(
         "addToDnc",
         BOTH,
         World.fresh_call,
@@ -499,7 +526,7 @@ FIELDS = (
         controlled=True,
         changes_home_on=frozenset({OK}),
     ),
-    Field(
+    Probe(
         "removeFromDnc",
         BOTH,
         World.fresh_entry,
@@ -512,7 +539,7 @@ FIELDS = (
         controlled=True,
         changes_home_on=frozenset({OK}),
     ),
-    Field(
+    Probe(
         "addManyToDnc",
         BOTH,
         World.fresh_entry,
@@ -562,6 +589,9 @@ class Socket:
             "server": ("dnc.test", 80),
         }
 
+    async def _serve(self) -> None:
+        await self.app(self.scope(), self.to_app.get, self.from_app.put)
+
     async def send(self, message: dict[str, Any]) -> None:
         await self.to_app.put({"type": "websocket.receive", "text": json.dumps(message)})
 
@@ -588,9 +618,7 @@ class Socket:
 
     async def subscribe(self, token: str | None) -> None:
         """Connect with the token in connection_init; subscribe to dncEvents once acknowledged."""
-        self.tasks.append(
-            asyncio.create_task(self.app(self.scope(), self.to_app.get, self.from_app.put))
-        )
+        self.tasks.append(asyncio.create_task(self._serve()))
         await self.to_app.put({"type": "websocket.connect"})
         accepted = await asyncio.wait_for(self.from_app.get(), 5)
         assert accepted["type"] == "websocket.accept", accepted
@@ -604,6 +632,10 @@ class Socket:
         await self.until(lambda: bool(self.texts) or self.close_code is not None, 5)
         if self.acknowledged:
             await self.send({"id": "1", "type": "subscribe", "payload": {"query": DNC_EVENTS}})
+
+    async def receives(self, number: str, within: float) -> bool:
+        """Whether the event of `number` arrives within `within` seconds."""
+        return await self.until(lambda: number in self.numbers(), within)
 
     @property
     def acknowledged(self) -> bool:
@@ -655,8 +687,7 @@ async def watch_dnc_events(
             break
         added = {org: await world.add(org) for org in ORGS}
         for actor, socket in list(waiting.items()):
-            number = added[HOME[actor]]
-            if await socket.until(lambda s=socket, n=number: n in s.numbers(), 0.25):
+            if await socket.receives(added[HOME[actor]], 0.25):
                 del waiting[actor]
     for actor in waiting:
         mismatches.append(f"dncEvents | {actor}: the subscription never went live")
@@ -664,7 +695,7 @@ async def watch_dnc_events(
         world.seeded[org] = Target(number=await world.add(org))
     fences = {org: await world.add(org) for org in ORGS}
     for actor, socket in live.items():
-        if not await socket.until(lambda s=socket, a=actor: fences[HOME[a]] in s.numbers(), 5):
+        if not await socket.receives(fences[HOME[actor]], 5):
             mismatches.append(f"dncEvents | {actor}: its organization's fence never arrived")
     for socket in sockets.values():
         await socket.close()
@@ -678,9 +709,13 @@ async def watch_dnc_events(
 # --- what changed where ----------------------------------------------------------------------
 
 
+def names(orgs: set[Resource]) -> str:
+    return "{" + ", ".join(sorted(org.name for org in orgs)) + "}"
+
+
 async def snapshot(world: World) -> dict[Resource, tuple[int, ...]]:
     """Per organization: entries, ACTIVE entries, events, emails."""
-    counts = {}
+    counts: dict[Resource, tuple[int, ...]] = {}
     for org, tenant in world.tenants.items():
         mine = {"organization_id": tenant.organization.id}
         counts[org] = (
@@ -717,6 +752,28 @@ async def identifiers(world: World) -> dict[Resource, set[str]]:
     return {org: values - shared for org, values in found.items()}
 
 
+async def misdirected_emails(world: World, owned: dict[Resource, set[str]]) -> list[str]:
+    """Each notification goes to an active admin of its own organization, about its own list."""
+    found = []
+    for org, tenant in world.tenants.items():
+        mine = {"organization_id": tenant.organization.id}
+        admins = set(
+            await User.filter(**mine, role=UserRole.ADMIN, active=True).values_list(
+                "email", flat=True
+            )
+        )
+        rows = await EmailOutbox.filter(**mine).values_list(
+            "recipient", "subject", "body_text", "body_html"
+        )
+        for recipient, *texts in rows:
+            if recipient not in admins:
+                found.append(f"an email of {org.name} went to {recipient}")
+            other = owned[Resource.B if org is Resource.A else Resource.A]
+            if leaked := {value for value in other if any(value in text for text in texts)}:
+                found.append(f"an email of {org.name} holds the other's data {sorted(leaked)}")
+    return found
+
+
 # --- the tests -------------------------------------------------------------------------------
 
 
@@ -727,7 +784,7 @@ class Results:
     controls: dict[Cell, Observation] = field(default_factory=dict)
     mismatches: list[str] = field(default_factory=list)
 
-    async def run(self, world: World, spec: Field) -> None:
+    async def run(self, world: World, spec: Probe) -> None:
         """Every cell of one field; a write's cell also checks which organization changed."""
         assert spec.run is not None
         for actor in ACTORS:
@@ -743,7 +800,7 @@ class Results:
                     should = home if seen.outcome in spec.changes_home_on else set()
                     if changed != should:
                         self.mismatches.append(
-                            f"{cell}: changed {sorted(changed)}, expected {sorted(should)}"
+                            f"{cell}: changed {names(changed)}, expected {names(should)}"
                             f" ({before} -> {after})"
                         )
                 if spec.controlled and self.expected[cell] is NF:
@@ -806,7 +863,9 @@ async def test_every_cell_of_the_matrix(
 
     results.judge()
     results.judge_refusals()
-    results.judge_leaks(await identifiers(world))
+    owned = await identifiers(world)
+    results.judge_leaks(owned)
+    results.mismatches.extend(await misdirected_emails(world, owned))
     mismatches = results.mismatches
     assert not mismatches, f"{len(mismatches)} wrong cells:\n" + "\n".join(mismatches)
 
@@ -819,7 +878,7 @@ async def test_every_field_and_data_route_has_its_rows() -> None:
         entry["name"] for kind in result.data["__schema"].values() for entry in kind["fields"]
     }
     app = create_app(make_settings("sqlite://:memory:", None))
-    paths = {route.path for route in app.routes if isinstance(route, Route)}
+    paths = {getattr(route, "path", repr(route)) for route in app.routes}
     # Routes that serve no organization's data; the GraphQL fields are rows of their own.
     public = {"/graphql", f"{graphiql.ASSETS_PATH}/{{name}}", "/healthz", "/readyz", "/metrics"}
     data_routes = {f"GET {path}" for path in paths - public}

@@ -592,9 +592,9 @@ def hmac_by_hand(
     return f"{signing_input}.{b64url(signature)}"
 
 
-def signed_raw(header: dict[str, Any], payload: bytes, secret: bytes = TEST_SECRET.encode()) -> str:
-    """An HS256 token over any payload bytes, correctly signed with `secret`."""
-    signing_input = f"{b64url_json(header)}.{b64url(payload)}"
+def signed_raw(header: bytes, payload: bytes, secret: bytes = TEST_SECRET.encode()) -> str:
+    """An HS256 token over any header and payload bytes, correctly signed with `secret`."""
+    signing_input = f"{b64url(header)}.{b64url(payload)}"
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64url(signature)}"
 
@@ -627,16 +627,6 @@ def public_key_forms(public_pem: str) -> dict[str, bytes]:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         ),
     }
-
-
-FORMS = [
-    "pem",
-    "pem-stripped",
-    "pem-without-newlines",
-    "pem-escaped-newlines",
-    "pem-body-only",
-    "der",
-]
 
 
 def attacker_keys(algorithm: str) -> tuple[str, str]:
@@ -725,16 +715,17 @@ async def test_asymmetric_token_is_accepted(asymmetric: Asymmetric) -> None:
     assert response.data["me"]["id"] == str(user.id)
 
 
-@pytest.mark.parametrize("form", FORMS)
-async def test_public_key_as_hmac_secret_in_every_form(asymmetric: Asymmetric, form: str) -> None:
+async def test_public_key_as_hmac_secret_in_every_form(asymmetric: Asymmetric) -> None:
     """Algorithm confusion: HS256/384/512 keyed with the public key, however it is spelled."""
     organization = await make_organization()
     user = await make_user(organization, role=UserRole.ADMIN)
-    secret = public_key_forms(asymmetric.public_pem)[form]
-
-    for algorithm in HMAC_HASHES:
-        token = hmac_by_hand(claims_for(user), secret, algorithm)
-        await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}")
+    for form, secret in public_key_forms(asymmetric.public_pem).items():
+        for algorithm in HMAC_HASHES:
+            token = hmac_by_hand(claims_for(user), secret, algorithm)
+            try:
+                await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}")
+            except AssertionError as failure:
+                raise AssertionError(f"{algorithm} keyed with the {form}: {failure}") from None
 
 
 async def test_hmac_token_of_the_configured_secret_is_refused(asymmetric: Asymmetric) -> None:
@@ -828,7 +819,7 @@ def fetch_trap() -> Iterator[FetchTrap]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     trap.base_url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield trap
@@ -886,20 +877,19 @@ async def test_embedded_symmetric_jwk_is_ignored(gql: GraphQLClient, settings: S
     await assert_refused_without_a_trace(gql, f"Bearer {token}")
 
 
-@pytest.mark.parametrize("header_name", ["jku", "x5u"])
-async def test_key_urls_are_never_fetched(
-    asymmetric: Asymmetric, fetch_trap: FetchTrap, header_name: str
-) -> None:
+async def test_key_urls_are_never_fetched(asymmetric: Asymmetric, fetch_trap: FetchTrap) -> None:
+    """`jku` (a JWK set) and `x5u` (a certificate) pointing at the attacker's own key."""
     algorithm = asymmetric.algorithm
     private, public = attacker_keys(algorithm)
     fetch_trap.body["/keys"] = json.dumps({"keys": [attacker_jwk(algorithm, public)]}).encode()
     fetch_trap.body["/cert.pem"] = public.encode()
-    url = f"{fetch_trap.base_url}{'/keys' if header_name == 'jku' else '/cert.pem'}"
     organization = await make_organization()
     user = await make_user(organization, role=UserRole.ADMIN)
-    token = jwt.encode(claims_for(user), private, algorithm, headers={header_name: url})
 
-    await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}", hidden=(url,))
+    for header_name, path in [("jku", "/keys"), ("x5u", "/cert.pem")]:
+        url = f"{fetch_trap.base_url}{path}"
+        token = jwt.encode(claims_for(user), private, algorithm, headers={header_name: url})
+        await assert_refused_without_a_trace(asymmetric.client, f"Bearer {token}", hidden=(url,))
 
     assert fetch_trap.requests == []
 
@@ -918,19 +908,19 @@ async def test_key_url_with_an_hmac_token_is_never_fetched(
 
 # Claims that do not name a user of the organization --------------------------------------------
 
-NOT_UUIDS = [
-    pytest.param("admin", id="text"),
-    pytest.param("", id="empty"),
-    pytest.param(SQL, id="sql"),
-    pytest.param("{id}' OR '1'='1", id="uuid-then-sql"),
-    pytest.param("{id}\x00", id="uuid-then-nul"),
-    pytest.param(42, id="integer"),
-    pytest.param(4.2, id="float"),
-    pytest.param(True, id="boolean"),
-    pytest.param(None, id="null"),
-    pytest.param(["{id}"], id="list"),
-    pytest.param({"id": "{id}"}, id="object"),
-]
+NOT_UUIDS: dict[str, Any] = {
+    "text": "admin",
+    "empty": "",
+    "sql": SQL,
+    "uuid-then-sql": "{id}' OR '1'='1",
+    "uuid-then-nul": "{id}\x00",
+    "integer": 42,
+    "float": 4.2,
+    "boolean": True,
+    "null": None,
+    "list": ["{id}"],
+    "object": {"id": "{id}"},
+}
 
 
 def with_id(value: Any, real: uuid.UUID) -> Any:
@@ -938,18 +928,19 @@ def with_id(value: Any, real: uuid.UUID) -> Any:
     return json.loads(json.dumps(value).replace("{id}", str(real)))
 
 
-@pytest.mark.parametrize("value", NOT_UUIDS)
 @pytest.mark.parametrize("claim", ["sub", "org_id"])
-async def test_claim_that_is_not_a_uuid(
-    gql: GraphQLClient, settings: Settings, claim: str, value: Any
-) -> None:
+async def test_claim_that_is_not_a_uuid(gql: GraphQLClient, settings: Settings, claim: str) -> None:
     """Correctly signed, so only the claim's shape can refuse it."""
     tenant = await make_tenant(settings)
-    claims = claims_for(tenant.admin)
-    real = tenant.admin.id if claim == "sub" else tenant.organization.id
-    claims[claim] = with_id(value, uuid.UUID(str(real)))  # claims_for would drop a None
+    real = uuid.UUID(str(tenant.admin.id if claim == "sub" else tenant.organization.id))
 
-    await assert_refused_without_a_trace(gql, f"Bearer {sign(claims)}", hidden=(SQL,))
+    for shape, value in NOT_UUIDS.items():
+        claims = claims_for(tenant.admin)
+        claims[claim] = with_id(value, real)  # claims_for would drop a None
+        try:
+            await assert_refused_without_a_trace(gql, f"Bearer {sign(claims)}", hidden=(SQL,))
+        except AssertionError as failure:
+            raise AssertionError(f"{claim} {shape}: {failure}") from None
 
 
 async def test_token_of_a_deleted_user(gql: GraphQLClient, settings: Settings) -> None:
@@ -979,13 +970,6 @@ async def test_token_of_a_user_moved_to_another_organization(
 
 
 # Huge and deep tokens ---------------------------------------------------------------------------
-
-
-def nested(depth: int) -> Any:
-    value: Any = 1
-    for _ in range(depth):
-        value = [value]
-    return value
 
 
 async def test_huge_tokens_of_every_shape(gql: GraphQLClient, settings: Settings) -> None:
@@ -1043,17 +1027,18 @@ async def test_one_megabyte_authorization_header(
 async def test_deeply_nested_json_within_the_size_limit(
     gql: GraphQLClient, settings: Settings, part: str
 ) -> None:
-    """Nesting deeper than Python's recursion limit, correctly signed, under 8 KiB."""
+    """JSON nested deeper than Python's recursion limit, correctly signed, under 8 KiB."""
     tenant = await make_tenant(settings)
-    claims = claims_for(tenant.admin)
-    header: dict[str, Any] = {"alg": "HS256", "typ": "JWT"}
-    deep = nested(2_500)
+    deep = "[" * 2_500 + "1" + "]" * 2_500  # json.dumps itself cannot write this
+    header = '{"alg":"HS256","typ":"JWT"}'
+    payload = json.dumps(claims_for(tenant.admin))
     if part == "header":
-        header["x"] = deep
-    if part == "claim":
-        claims["x"] = deep
-    payload = json.dumps(deep if part == "payload" else claims, separators=(",", ":")).encode()
-    token = signed_raw(header, payload)
+        header = header.replace("}", f',"x":{deep}}}')
+    elif part == "payload":
+        payload = deep
+    else:
+        payload = payload.replace("}", f', "x": {deep}}}')
+    token = signed_raw(header.encode(), payload.encode())
     assert len(token) <= MAX_TOKEN_LENGTH
 
     await assert_refused_without_a_trace(gql, f"Bearer {token}")
@@ -1115,8 +1100,8 @@ def assert_nothing_started(tmp_path: Path, result: subprocess.CompletedProcess[s
     assert not (tmp_path / ".dnc-dev-jwt-secret").exists()
 
 
-@pytest.mark.parametrize("secret", ["s" * 31, "é" * 15 + "s"], ids=["31-ascii", "31-bytes-utf8"])
-def test_serve_refuses_a_short_hmac_secret(tmp_path: Path, secret: str) -> None:
+def test_serve_refuses_a_short_hmac_secret(tmp_path: Path) -> None:
+    secret = "é" * 15 + "s"  # 16 characters, 31 bytes
     assert len(secret.encode()) == 31
 
     result = run_serve(tmp_path, JWT_SECRET=secret)
@@ -1128,8 +1113,8 @@ def test_serve_refuses_a_short_hmac_secret(tmp_path: Path, secret: str) -> None:
 
 @pytest.mark.parametrize(
     ("family", "algorithms"),
-    [("rsa", None), ("rsa", "RS256,HS256"), ("ec", "ES256,HS512")],
-    ids=["rsa-default-algorithms", "rsa-with-hs256", "ec-with-hs512"],
+    [("rsa", None), ("ec", "ES256,HS512")],
+    ids=["rsa-default-algorithms", "ec-with-hs512"],
 )
 def test_serve_refuses_a_public_key_with_hmac_algorithms(
     tmp_path: Path, family: str, algorithms: str | None
