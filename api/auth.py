@@ -36,6 +36,7 @@ class Viewer:
     organization_id: uuid.UUID
     role: UserRole
     email: str
+    expires_at: int  # the token's `exp`: a long-lived socket must stop using it then
 
     @property
     def is_admin(self) -> bool:
@@ -72,8 +73,8 @@ def _verifier(key: str, algorithm: str) -> Any:
     return jwk.construct(key, algorithm)
 
 
-def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
-    """Verify `token` and return its (user id, organization id)."""
+def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID, int]:
+    """Verify `token` and return its (user id, organization id, expiry)."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise AuthenticationFailed("token too long")
     key = settings.jwt_key
@@ -107,17 +108,24 @@ def decode_token(token: str, settings: Settings) -> tuple[uuid.UUID, uuid.UUID]:
     exp = claims.get("exp")
     if not isinstance(exp, int) or isinstance(exp, bool):
         raise AuthenticationFailed("claim exp is not a NumericDate")
-    return _uuid_claim(claims, "sub"), _uuid_claim(claims, "org_id")
+    if exp <= time.time():
+        # RFC 7519: not accepted on or after `exp` (python-jose still accepts its last second).
+        raise AuthenticationFailed("token expired")
+    return _uuid_claim(claims, "sub"), _uuid_claim(claims, "org_id"), exp
 
 
 async def authenticate(authorization: str | None, settings: Settings) -> Viewer:
     """The active user behind the request's bearer token, in the token's organization."""
-    user_id, organization_id = decode_token(bearer_token(authorization), settings)
+    user_id, organization_id, expires_at = decode_token(bearer_token(authorization), settings)
     user = await User.get_or_none(id=user_id, organization_id=organization_id, active=True)
     if user is None:
         raise AuthenticationFailed("user unknown, inactive or not in the token's organization")
     return Viewer(
-        user_id=user.id, organization_id=organization_id, role=UserRole(user.role), email=user.email
+        user_id=user.id,
+        organization_id=organization_id,
+        role=UserRole(user.role),
+        email=user.email,
+        expires_at=expires_at,
     )
 
 

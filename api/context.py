@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
@@ -35,10 +36,20 @@ class Context:
     _viewer: Viewer | None = field(default=None, init=False)
     _failure: AuthenticationFailed | None = field(default=None, init=False)
     _loaders: Loaders | None = field(default=None, init=False)
+    _checked_at: float = field(default=0.0, init=False)
 
     async def viewer(self) -> Viewer:
-        """The authenticated caller, checked once per request."""
+        """The authenticated caller, checked once per request.
+
+        A socket outlives its token and may outlive its user: its caller is checked again
+        once the token has expired or `ws_recheck_seconds` have passed since the last check.
+        """
+        if isinstance(self.request, WebSocket) and self._viewer is not None:
+            stale = time.monotonic() - self._checked_at > self.settings.ws_recheck_seconds
+            if stale or time.time() >= self._viewer.expires_at:
+                self._viewer = None
         if self._viewer is None and self._failure is None:
+            self._checked_at = time.monotonic()
             try:
                 self._viewer = await authenticate(self.authorization(), self.settings)
             except AuthenticationFailed as failure:

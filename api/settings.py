@@ -24,6 +24,7 @@ _POSITIVE = (
     "ws_init_timeout_seconds",
     "ws_max_subscriptions",
     "ws_max_connections_per_user",
+    "ws_recheck_seconds",
 )
 
 
@@ -101,6 +102,7 @@ class Settings:
     ws_init_timeout_seconds: float = 10.0
     ws_max_subscriptions: int = 20
     ws_max_connections_per_user: int = 10
+    ws_recheck_seconds: float = 5.0
 
     @property
     def is_production(self) -> bool:
@@ -157,6 +159,7 @@ class Settings:
             ws_init_timeout_seconds=_seconds(env, "WS_INIT_TIMEOUT_SECONDS", 10.0),
             ws_max_subscriptions=_int(env, "WS_MAX_SUBSCRIPTIONS", 20),
             ws_max_connections_per_user=_int(env, "WS_MAX_CONNECTIONS_PER_USER", 10),
+            ws_recheck_seconds=_seconds(env, "WS_RECHECK_SECONDS", 5.0),
         )
         settings.check()
         return settings

@@ -7,9 +7,10 @@ from collections.abc import AsyncGenerator
 import strawberry
 from graphql import GraphQLError
 
+from api.auth import AuthenticationFailed
 from api.context import Info
 from api.dnc.event_types import DncEvent
-from api.permissions import AUTHENTICATED
+from api.permissions import AUTHENTICATED, IsAuthenticated
 
 
 @strawberry.type
@@ -23,6 +24,12 @@ class DncSubscription:
         viewer = await info.context.viewer()
         async with info.context.broker.subscribe(viewer.organization_id) as subscription:
             while (row := await subscription.queue.get()) is not None:
+                try:
+                    await info.context.viewer()  # still valid: token unexpired, user active
+                except AuthenticationFailed:
+                    raise GraphQLError(
+                        IsAuthenticated.message, extensions=IsAuthenticated.error_extensions
+                    ) from None
                 info.context.forget_loaded()
                 yield DncEvent.from_model(row)
             if subscription.overflowed:
