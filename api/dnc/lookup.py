@@ -84,27 +84,32 @@ async def check_numbers(*, organization_id: uuid.UUID, numbers: Sequence[str]) -
 
     One query with one array parameter, whatever the list's size (asyncpg caps parameters).
     """
-    candidates: list[tuple[str, ...] | None] = [
-        scrub_candidates(raw) if len(raw) <= MAX_INPUT_LENGTH else None for raw in numbers
-    ]
-    wanted = sorted({c for group in candidates if group for c in group})
+    candidates = [scrub_candidates(raw) for raw in numbers]
+    wanted: set[str] = set()
+    for group in candidates:
+        if group is not None:
+            wanted.update(group)
     on_list: set[str] = set()
     if wanted:
         db = connection()
         now = utcnow()
         if db.schema_generator.DIALECT == "postgres":
             _, rows = await db.execute_query(
-                _BLOCKED_SQL["postgres"], [organization_id, wanted, now]
+                _BLOCKED_SQL["postgres"], [organization_id, list(wanted), now]
             )
         else:
             _, rows = await db.execute_query(
-                _BLOCKED_SQL["sqlite"], [str(organization_id), json.dumps(wanted), now]
+                _BLOCKED_SQL["sqlite"], [str(organization_id), json.dumps(list(wanted)), now]
             )
         on_list = {row["phone_number"] for row in rows}
-    blocked = [
-        raw
-        for raw, group in zip(numbers, candidates, strict=True)
-        if group and any(c in on_list for c in group)
-    ]
+    blocked = (
+        [
+            raw
+            for raw, group in zip(numbers, candidates, strict=True)
+            if group is not None and not on_list.isdisjoint(group)
+        ]
+        if on_list
+        else []
+    )
     invalid = [raw for raw, group in zip(numbers, candidates, strict=True) if group is None]
     return CheckResult(blocked=blocked, invalid=invalid, checked=len(numbers))

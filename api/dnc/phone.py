@@ -15,6 +15,7 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 _SEPARATORS = str.maketrans("", "", " -.()\t")
 _DIGITS = re.compile(r"[0-9]{8,15}")
+_CLEAN = re.compile(r"\+?([1-9][0-9]{7,14})")  # no country code starts with 0; "00" is a prefix
 MAX_INPUT_LENGTH = 64
 
 
@@ -58,12 +59,15 @@ def normalize_phone_number(raw: str) -> str:
     return e164
 
 
+_COUNTRY_CODES = frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
+
+
 @cache
-def _national_prefix(country_code: int) -> re.Pattern[str] | None:
+def _national_prefix(country_code: str) -> re.Pattern[str] | None:
     """The pattern of the national prefix (trunk prefix) that parsing strips for a country."""
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
-    for region in regions:
-        metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    code = int(country_code)
+    for region in COUNTRY_CODE_TO_REGION_CODE[code]:
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
         if metadata is not None and metadata.national_prefix_for_parsing:
             return re.compile(metadata.national_prefix_for_parsing)
     return None
@@ -77,8 +81,8 @@ def _may_change_when_parsed(digits: str) -> bool:
     already in E.164 form or simply not a number that can be on the list.
     """
     for length in (1, 2, 3):
-        code = int(digits[:length])
-        if code in COUNTRY_CODE_TO_REGION_CODE:
+        code = digits[:length]
+        if code in _COUNTRY_CODES:
             pattern = _national_prefix(code)
             if pattern is None:
                 return False
@@ -93,9 +97,15 @@ def scrub_candidates(raw: str) -> tuple[str, ...] | None:
     Most inputs cost a string translation: "+" + digits is their E.164 form. Only a number
     whose national part starts with its country's trunk prefix also gets the full parse.
     """
-    digits = _strip(raw)
-    if not _DIGITS.fullmatch(digits):
+    clean = _CLEAN.fullmatch(raw)  # most lists hold E.164 or bare digits: skip the stripping
+    if clean is not None:
+        digits = clean[1]
+    elif len(raw) > MAX_INPUT_LENGTH:
         return None
+    else:
+        digits = _strip(raw)
+        if not _DIGITS.fullmatch(digits):
+            return None
     quick = "+" + digits
     if not _may_change_when_parsed(digits):
         return (quick,)
