@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -31,7 +32,7 @@ class Position:
 class Page(Generic[M]):
     rows: list[M]
     has_next_page: bool
-    total_count: int
+    count: Callable[[], Awaitable[int]]  # every matching row: run only when asked for
 
 
 async def keyset_page(
@@ -42,7 +43,6 @@ async def keyset_page(
     Keyset, not OFFSET: a deep page costs what the first one does, and rows added meanwhile
     never shift a page.
     """
-    total = await model.filter(condition).count()
     query = model.filter(condition)
     if after is not None:
         at = as_utc(after.at)
@@ -50,7 +50,8 @@ async def keyset_page(
         tied: dict[str, Any] = {time_field: at, "id__lt": after.id}
         query = query.filter(Q(**before) | Q(**tied))
     rows = list(await query.order_by(f"-{time_field}", "-id").limit(first + 1))
-    return Page(rows=rows[:first], has_next_page=len(rows) > first, total_count=total)
+    count = model.filter(condition).count
+    return Page(rows=rows[:first], has_next_page=len(rows) > first, count=count)
 
 
 def bound(moment: datetime, name: str) -> datetime:

@@ -92,7 +92,7 @@ class DncQuery:
             page_info=page_info(
                 [edge.cursor for edge in edges], has_next_page=page.has_next_page, after=cursor
             ),
-            total_count=page.total_count,
+            count=page.count,
         )
 
     @strawberry.field(
@@ -183,7 +183,7 @@ class DncQuery:
             page_info=page_info(
                 [edge.cursor for edge in edges], has_next_page=page.has_next_page, after=cursor
             ),
-            total_count=page.total_count,
+            count=page.count,
         )
 
 

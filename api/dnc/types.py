@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -233,7 +234,12 @@ def page_info(cursors: list[str], *, has_next_page: bool, after: str | None) -> 
 class DncEntryConnection:
     edges: list[DncEntryEdge] = strawberry.field(description="The entries of this page.")
     page_info: PageInfo = strawberry.field(description="Where this page stands.")
-    total_count: int = strawberry.field(description="How many entries match the filter in all.")
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many entries match the filter in all.")
+    async def total_count(self) -> int:
+        # Counting a list of a million entries costs more than the page: only when asked.
+        return await self.count()
 
 
 @strawberry.type(description="The result of scrubbing a list of numbers against the DNC list.")
