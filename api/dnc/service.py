@@ -13,7 +13,7 @@ from api.auth import Viewer
 from api.dnc.errors import AlreadyOnDnc, ErrorCode, NotFound, ValidationFailed
 from api.dnc.events import record
 from api.dnc.phone import InvalidPhoneNumber, normalize_phone_number
-from api.dnc.state import active_entry, expire_stale
+from api.dnc.state import active_entry, effective_status, expire_stale
 from api.instants import OutOfRange, as_utc, utcnow
 from api.mail import outbox
 from api.mail.messages import DncAddedNotice, dnc_added_message
@@ -23,9 +23,9 @@ from models import (
     DncAction,
     DncChannel,
     DncEntry,
+    DncEntryStatus,
     DncEvent,
     DncReason,
-    Organization,
     User,
 )
 
@@ -91,6 +91,41 @@ def _parse_uuid(raw: str) -> uuid.UUID | None:
         return None
 
 
+async def _call_of(
+    organization_id: uuid.UUID, batch_id: str, request_uuid: uuid.UUID
+) -> CallRecord:
+    """The call record, with its batch, the batch's owner and organization, in one query
+    when all are there; else the contract's first error among batch, owner, call record."""
+    batch_uuid = _parse_uuid(batch_id)
+    if batch_uuid is None:
+        raise NotFound(ErrorCode.BATCH_NOT_FOUND, "Batch not found.")
+    call = (
+        await CallRecord.filter(
+            batch_id=batch_uuid,
+            request_uuid=request_uuid,
+            batch__organization_id=organization_id,
+            batch__owner__organization_id=organization_id,
+        )
+        .select_related("batch__organization", "batch__owner")
+        .first()
+    )
+    if call is not None:
+        return call
+    batch = await Batch.get_or_none(id=batch_uuid, organization_id=organization_id)
+    if batch is None:
+        raise NotFound(ErrorCode.BATCH_NOT_FOUND, "Batch not found.")
+    owner = (
+        await User.get_or_none(id=batch.owner_id, organization_id=organization_id)
+        if batch.owner_id
+        else None
+    )
+    if owner is None:
+        raise NotFound(ErrorCode.USER_NOT_FOUND, "The batch's owner was not found.")
+    raise NotFound(
+        ErrorCode.CALL_RECORD_NOT_FOUND, "No call record with that requestUUID in the batch."
+    )
+
+
 async def add_to_dnc(
     *,
     viewer: Viewer,
@@ -111,28 +146,12 @@ async def add_to_dnc(
     stored_note = check_note(note)
     expires_at = check_expires_at(expires_at, utcnow())
     organization_id = viewer.organization_id
-    batch_uuid = _parse_uuid(batch_id)
-    batch = (
-        await Batch.get_or_none(id=batch_uuid, organization_id=organization_id)
-        if batch_uuid
-        else None
-    )
-    if batch is None:
-        raise NotFound(ErrorCode.BATCH_NOT_FOUND, "Batch not found.")
-    owner = (
-        await User.get_or_none(id=batch.owner_id, organization_id=organization_id)
-        if batch.owner_id
-        else None
-    )
-    if owner is None:
-        raise NotFound(ErrorCode.USER_NOT_FOUND, "The batch's owner was not found.")
-    call = await CallRecord.get_or_none(batch_id=batch.id, request_uuid=request_uuid)
-    if call is None:
-        raise NotFound(
-            ErrorCode.CALL_RECORD_NOT_FOUND, "No call record with that requestUUID in the batch."
-        )
-    existing = await active_entry(organization_id=organization_id, phone_number=number)
-    if existing is not None:
+    call = await _call_of(organization_id, batch_id, request_uuid)
+    batch = call.batch
+    existing = await DncEntry.filter(
+        organization_id=organization_id, phone_number=number, status=DncEntryStatus.ACTIVE
+    ).first()
+    if existing is not None and effective_status(existing, utcnow()) is DncEntryStatus.ACTIVE:
         raise AlreadyOnDnc(existing)
 
     try:
@@ -140,8 +159,12 @@ async def add_to_dnc(
             # The time is read after the duplicate check, so a removal that committed before
             # that check is always logged before this addition.
             now = utcnow()
-            events = await expire_stale(
-                conn, now=now, organization_id=organization_id, phone_numbers=[number]
+            events = (
+                await expire_stale(
+                    conn, now=now, organization_id=organization_id, phone_numbers=[number]
+                )
+                if existing is not None  # ACTIVE but past its expiresAt: stored as EXPIRED now
+                else []
             )
             entry = await DncEntry.create(
                 id=uuid.uuid4(),
@@ -170,9 +193,8 @@ async def add_to_dnc(
                 reason=reason.value if reason else None,
             )
             await added.save(using_db=conn)
-            organization = await Organization.get(id=organization_id, using_db=conn)
             notice = DncAddedNotice(
-                organization_name=organization.name,
+                organization_name=batch.organization.name,
                 phone_number=number,
                 reason=reason.value if reason else None,
                 note=stored_note,
