@@ -16,6 +16,7 @@ MIN_HMAC_SECRET_BYTES = 32
 
 
 _POSITIVE = (
+    "smtp_concurrency",
     "max_query_depth",
     "max_query_aliases",
     "max_query_tokens",
@@ -88,6 +89,7 @@ class Settings:
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_timeout: int = 10
+    smtp_concurrency: int = 4
     mail_from: str = "dnc@localhost"
     outbox_poll_seconds: float = 5.0
     outbox_lease_seconds: int = 120
@@ -146,6 +148,7 @@ class Settings:
             smtp_starttls=_flag(env, "SMTP_STARTTLS", False),
             smtp_ssl=_flag(env, "SMTP_SSL", False),
             smtp_timeout=_int(env, "SMTP_TIMEOUT", 10),
+            smtp_concurrency=_int(env, "SMTP_CONCURRENCY", 4),
             mail_from=env.get("MAIL_FROM") or "dnc@localhost",
             outbox_poll_seconds=float(_int(env, "OUTBOX_POLL_SECONDS", 5)),
             outbox_lease_seconds=_int(env, "OUTBOX_LEASE_SECONDS", 120),
