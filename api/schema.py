@@ -8,12 +8,13 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -22,6 +23,7 @@ from api.db import is_unavailable
 from api.dnc.mutations import DncMutation
 from api.dnc.queries import DncQuery
 from api.dnc.subscriptions import DncSubscription
+from api.document_cache import DocumentCache
 from api.errors import (
     BAD_USER_INPUT,
     GRAPHQL_PARSE_FAILED,
@@ -95,11 +97,17 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> Schema:
     """The schema with the settings' introspection, suggestions and query limits."""
     settings = settings or Settings()
+    # The rules are made once per schema (strawberry's limiter extensions make new ones for
+    # every request), so a document's validation can be cached.
+    limits: list[type[ASTValidationRule]] = [
+        query_depth_limiter.create_validator(settings.max_query_depth, should_ignore=None),
+        max_aliases.create_validator(settings.max_query_aliases),
+    ]
     extensions: list[Any] = [
         OperationMetrics,
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_query_aliases),
+        partial(AddValidationRules, limits),
+        DocumentCache,
         OneOperation,
         MaskUnexpectedErrors,
     ]
