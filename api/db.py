@@ -12,6 +12,7 @@ import asyncpg
 from aerich import Command
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
@@ -78,12 +79,25 @@ async def migrate(
         await Tortoise.close_connections()
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Return a pooled connection as it is (asyncpg has already rolled back any transaction).
+
+    asyncpg's default reset (unlock advisory locks, close cursors, UNLISTEN, RESET ALL) is one
+    more round trip per query outside a transaction, and the service leaves none of that state
+    on pooled connections: it takes no advisory locks, sets nothing, and LISTENs on a
+    connection of its own.
+    """
+
+
 async def init_orm(database_url: str, pool_size: int = 10) -> None:
     """Open the ORM for this process; requests in other tasks see it (global fallback)."""
     _forget_cached_sql()
-    await Tortoise.init(
-        config=tortoise_config(database_url, pool_size), _enable_global_fallback=True
-    )
+    config = tortoise_config(database_url, pool_size)
+    if dialect_of(database_url) == "postgres":
+        connection = expand_db_url(config["connections"]["default"])
+        connection["credentials"]["reset"] = _keep_session
+        config["connections"]["default"] = connection
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_orm() -> None:
