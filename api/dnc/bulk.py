@@ -15,6 +15,7 @@ from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from api.auth import Viewer
+from api.dnc.bulk_insert import insert_entries, insert_events, new_row
 from api.dnc.errors import ValidationFailed
 from api.dnc.events import record
 from api.dnc.service import check_expires_at, check_instant, check_note, parse_phone_number
@@ -25,7 +26,6 @@ from api.mail.messages import DncDigestNotice, dnc_digest_message
 from models import DncAction, DncChannel, DncEntry, DncEvent, DncReason, Organization
 
 MAX_ENTRIES = 10_000
-INSERT_BATCH = 1000  # rows per INSERT: well under asyncpg's 32,767 parameters
 CONFLICT_RETRIES = 3
 
 
@@ -136,7 +136,8 @@ async def _add_many(
         for number, item in sorted(first_of.items()):
             if number in on_list:
                 continue
-            new_rows[number] = DncEntry(
+            new_rows[number] = new_row(
+                DncEntry,
                 id=uuid.uuid4(),
                 organization_id=organization_id,
                 phone_number=number,
@@ -160,10 +161,8 @@ async def _add_many(
             for row in new_rows.values()
         ]
         if new_rows:
-            await DncEntry.bulk_create(
-                list(new_rows.values()), batch_size=INSERT_BATCH, using_db=conn
-            )
-            await DncEvent.bulk_create(added_events, batch_size=INSERT_BATCH, using_db=conn)
+            await insert_entries(conn, list(new_rows.values()))
+            await insert_events(conn, added_events)
             organization = await Organization.get(id=organization_id, using_db=conn)
             notice = DncDigestNotice(
                 organization_name=organization.name,

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
+from api.dnc.bulk_insert import new_row
 from api.errors import BadUserInput
 from api.pagination import Page, Position, bound, keyset_page
 from models import DncAction, DncChannel, DncEntry, DncEvent
@@ -23,7 +24,8 @@ def record(
     reason: str | None,
 ) -> DncEvent:
     """An event of `entry`, to be saved in the transaction of the change it records."""
-    return DncEvent(
+    return new_row(
+        DncEvent,
         id=uuid.uuid4(),
         organization_id=entry.organization_id,
         entry_id=entry.id,

@@ -1,0 +1,89 @@
+"""New entries and events in bulk: on PostgreSQL one statement per table, whatever the count.
+
+Tortoise's bulk_create sends one Execute per row on PostgreSQL (asyncpg's executemany);
+`INSERT ... SELECT FROM unnest(one array per column)` is a single round trip and a single
+statement for the server to plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+from models import DncEntry, DncEntryStatus, DncEvent
+
+M = TypeVar("M", bound=Model)
+SQLITE_BATCH = 1000  # rows per INSERT on SQLite
+
+_ENTRIES = """
+INSERT INTO dnc_entry (id, organization_id, phone_number, reason, note, added_by_id,
+                       created_at, channel, requested_at, expires_at, status)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[],
+                     $7::timestamptz[], $8::text[], $9::timestamptz[], $10::timestamptz[],
+                     $11::text[])
+"""
+_EVENTS = """
+INSERT INTO dnc_event (id, organization_id, entry_id, phone_number, action, at, actor_id,
+                       channel, reason)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                     $6::timestamptz[], $7::uuid[], $8::text[], $9::text[])
+"""
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """A row to insert, built without __init__'s per-field checks (a tenth of a second per
+    10,000 rows); the values come from validated input. Its id is ours, as __init__ records."""
+    row = model.construct(**values)
+    row._custom_generated_pk = True
+    return row
+
+
+def _value(member: object) -> str | None:
+    """An enum member's stored text (None stays None)."""
+    return None if member is None else str(getattr(member, "value", member))
+
+
+async def insert_entries(conn: BaseDBAsyncClient, rows: list[DncEntry]) -> None:
+    """Insert new ACTIVE entries (no call evidence: bulk additions have none)."""
+    if conn.schema_generator.DIALECT != "postgres":
+        await DncEntry.bulk_create(rows, batch_size=SQLITE_BATCH, using_db=conn)
+        return
+    await conn.execute_query(
+        _ENTRIES,
+        [
+            [row.id for row in rows],
+            [row.organization_id for row in rows],
+            [row.phone_number for row in rows],
+            [_value(row.reason) for row in rows],
+            [row.note for row in rows],
+            [row.added_by_id for row in rows],
+            [row.created_at for row in rows],
+            [_value(row.channel) for row in rows],
+            [row.requested_at for row in rows],
+            [row.expires_at for row in rows],
+            [DncEntryStatus.ACTIVE.value] * len(rows),
+        ],
+    )
+
+
+async def insert_events(conn: BaseDBAsyncClient, events: list[DncEvent]) -> None:
+    """Insert new events of the log."""
+    if conn.schema_generator.DIALECT != "postgres":
+        await DncEvent.bulk_create(events, batch_size=SQLITE_BATCH, using_db=conn)
+        return
+    await conn.execute_query(
+        _EVENTS,
+        [
+            [event.id for event in events],
+            [event.organization_id for event in events],
+            [event.entry_id for event in events],
+            [event.phone_number for event in events],
+            [_value(event.action) for event in events],
+            [event.at for event in events],
+            [event.actor_id for event in events],
+            [_value(event.channel) for event in events],
+            [event.reason for event in events],
+        ],
+    )
