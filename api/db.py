@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -14,6 +16,10 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.transactions import in_transaction
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
 APP = "models"
@@ -102,6 +108,37 @@ async def init_orm(database_url: str, pool_size: int = 10) -> None:
 
 async def close_orm() -> None:
     await Tortoise.close_connections()
+
+
+_unfinished: set[asyncio.Task[Any]] = set()
+
+
+async def atomic(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
+    """`work` in one transaction that a cancellation cannot tear apart.
+
+    graphql-core cancels the siblings of a failed field and the time budget cancels the
+    whole request; a cancellation landing inside Tortoise's transaction can leave a pooled
+    connection (or SQLite's lock) held for good. So the transaction runs in a task of its
+    own: a cancelled caller stops waiting, the transaction still commits or rolls back.
+    """
+
+    async def run() -> T:
+        async with in_transaction() as conn:
+            return await work(conn)
+
+    task = asyncio.ensure_future(run())
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        _unfinished.add(task)
+        task.add_done_callback(_finished_late)
+        raise
+
+
+def _finished_late(task: asyncio.Task[Any]) -> None:
+    _unfinished.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a transaction whose caller was cut off failed: %r", task.exception())
 
 
 def as_uuid(value: object) -> uuid.UUID:

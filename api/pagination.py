@@ -48,7 +48,10 @@ async def keyset_page(
         at = as_utc(after.at)
         before: dict[str, Any] = {f"{time_field}__lt": at}
         tied: dict[str, Any] = {time_field: at, "id__lt": after.id}
-        query = query.filter(Q(**before) | Q(**tied))
+        # The redundant `<=` bound is what lets the index start at the position: with only
+        # the OR, PostgreSQL scans (and filters out) every newer row, an OFFSET in disguise.
+        bound_: dict[str, Any] = {f"{time_field}__lte": at}
+        query = query.filter(Q(**bound_), Q(**before) | Q(**tied))
     rows = list(await query.order_by(f"-{time_field}", "-id").limit(first + 1))
     count = model.filter(condition).count
     return Page(rows=rows[:first], has_next_page=len(rows) > first, count=count)
@@ -83,9 +86,10 @@ def decode_cursor(cursor: str) -> Position:
             raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, entry_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        position = Position(datetime.fromisoformat(created_at), uuid.UUID(entry_id))
-        if position.at.tzinfo is None:
+        at = datetime.fromisoformat(created_at)
+        if at.tzinfo is None:
             raise ValueError("naive datetime")
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        position = Position(as_utc(at), uuid.UUID(entry_id))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OutOfRange):
         raise BadUserInput("`after` is not a valid cursor.") from None
     return position

@@ -100,6 +100,18 @@ class GraphQLApp(GraphQL[Context, None]):
             if context.connection_slot is not None:
                 self.slots.give_back(context.connection_slot)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """The body, which must be a JSON object (or a list: a batch, refused as such)."""
+        try:
+            body = super().decode_json(data)
+        except RecursionError:
+            raise HTTPException(400, "The request body is nested too deeply.") from None
+        except UnicodeDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
+        if not isinstance(body, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return body
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:

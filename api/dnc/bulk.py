@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
-from tortoise.transactions import in_transaction
 
 from api.auth import Viewer
+from api.db import atomic
 from api.dnc.bulk_insert import insert_entries, insert_events, new_row
 from api.dnc.errors import ValidationFailed
 from api.dnc.events import record
@@ -119,7 +120,10 @@ async def _add_many(
 
     organization_id = viewer.organization_id
     outcome = BulkOutcome(items=items, invalid=sum(1 for n in numbers if n is None))
-    async with in_transaction() as conn:
+
+    async def write(
+        conn: BaseDBAsyncClient,
+    ) -> tuple[dict[str, DncEntry], dict[str, DncEntry], list[DncEvent]]:
         outcome.events = await expire_stale(
             conn, now=checked_at, organization_id=organization_id, phone_numbers=list(first_of)
         )
@@ -180,6 +184,9 @@ async def _add_many(
                 message=dnc_digest_message(notice),
                 now=now,
             )
+        return on_list, new_rows, added_events
+
+    on_list, new_rows, added_events = await atomic(write)
     outcome.events.extend(added_events)
     outcome.added = len(new_rows)
     outcome.already_on_dnc = len(on_list)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api.auth import Viewer
+from api.db import atomic
 from api.dnc.errors import ErrorCode, NotFound, ValidationFailed
 from api.dnc.events import record
 from api.dnc.service import Change, check_text, parse_phone_number
@@ -12,7 +13,7 @@ from api.dnc.state import active_entry, expire_stale
 from api.instants import utcnow
 from api.mail import outbox
 from api.mail.messages import DncRemovedNotice, dnc_removed_message
-from models import DncAction, DncEntry, DncEntryStatus, Organization
+from models import DncAction, DncEntry, DncEntryStatus, DncEvent, Organization
 
 REASON_MAX_LENGTH = 2000
 
@@ -32,7 +33,8 @@ async def remove_from_dnc(*, viewer: Viewer, phone_number: str, reason: str) -> 
     entry = await active_entry(organization_id=viewer.organization_id, phone_number=number)
     if entry is None:
         raise not_found
-    async with in_transaction() as conn:
+
+    async def write(conn: BaseDBAsyncClient) -> tuple[list[DncEvent], DncEvent]:
         now = utcnow()
         expired = await expire_stale(
             conn, now=now, organization_id=viewer.organization_id, phone_numbers=[number]
@@ -77,4 +79,7 @@ async def remove_from_dnc(*, viewer: Viewer, phone_number: str, reason: str) -> 
             message=dnc_removed_message(notice),
             now=now,
         )
+        return expired, removed
+
+    expired, removed = await atomic(write)
     return Change(entry=entry, events=[*expired, removed])

@@ -6,10 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from api.auth import Viewer
+from api.db import atomic
 from api.dnc.errors import AlreadyOnDnc, ErrorCode, NotFound, ValidationFailed
 from api.dnc.events import record
 from api.dnc.phone import InvalidPhoneNumber, normalize_phone_number
@@ -154,66 +155,69 @@ async def add_to_dnc(
     if existing is not None and effective_status(existing, utcnow()) is DncEntryStatus.ACTIVE:
         raise AlreadyOnDnc(existing)
 
+    async def write(conn: BaseDBAsyncClient) -> tuple[DncEntry, list[DncEvent], DncEvent]:
+        # The time is read after the duplicate check, so a removal that committed before
+        # that check is always logged before this addition.
+        now = utcnow()
+        events = (
+            await expire_stale(
+                conn, now=now, organization_id=organization_id, phone_numbers=[number]
+            )
+            if existing is not None  # ACTIVE but past its expiresAt: stored as EXPIRED now
+            else []
+        )
+        entry = await DncEntry.create(
+            id=uuid.uuid4(),
+            organization_id=organization_id,
+            phone_number=number,
+            reason=reason,
+            note=stored_note,
+            batch_id=batch.id,
+            call_record_id=call.id,
+            request_uuid=call.request_uuid,
+            recording_url=call.recording_url,
+            transcription=call.transcription,
+            added_by_id=viewer.user_id,
+            created_at=now,
+            channel=DncChannel.VOICE_CALL,
+            requested_at=call.called_at or now,
+            expires_at=expires_at,
+            using_db=conn,
+        )
+        added = record(
+            entry=entry,
+            action=DncAction.ADDED,
+            at=now,
+            actor_id=viewer.user_id,
+            channel=DncChannel.VOICE_CALL,
+            reason=reason.value if reason else None,
+        )
+        await added.save(using_db=conn)
+        notice = DncAddedNotice(
+            organization_name=batch.organization.name,
+            phone_number=number,
+            reason=reason.value if reason else None,
+            note=stored_note,
+            batch_id=batch.id,
+            batch_name=batch.name,
+            request_uuid=call.request_uuid,
+            added_by=viewer.email,
+            added_at=now,
+            recording_url=call.recording_url,
+            transcription=call.transcription,
+            expires_at=expires_at,
+        )
+        await outbox.enqueue_for_admins(
+            conn=conn,
+            organization_id=organization_id,
+            dnc_entry_id=entry.id,
+            message=dnc_added_message(notice),
+            now=now,
+        )
+        return entry, events, added
+
     try:
-        async with in_transaction() as conn:
-            # The time is read after the duplicate check, so a removal that committed before
-            # that check is always logged before this addition.
-            now = utcnow()
-            events = (
-                await expire_stale(
-                    conn, now=now, organization_id=organization_id, phone_numbers=[number]
-                )
-                if existing is not None  # ACTIVE but past its expiresAt: stored as EXPIRED now
-                else []
-            )
-            entry = await DncEntry.create(
-                id=uuid.uuid4(),
-                organization_id=organization_id,
-                phone_number=number,
-                reason=reason,
-                note=stored_note,
-                batch_id=batch.id,
-                call_record_id=call.id,
-                request_uuid=call.request_uuid,
-                recording_url=call.recording_url,
-                transcription=call.transcription,
-                added_by_id=viewer.user_id,
-                created_at=now,
-                channel=DncChannel.VOICE_CALL,
-                requested_at=call.called_at or now,
-                expires_at=expires_at,
-                using_db=conn,
-            )
-            added = record(
-                entry=entry,
-                action=DncAction.ADDED,
-                at=now,
-                actor_id=viewer.user_id,
-                channel=DncChannel.VOICE_CALL,
-                reason=reason.value if reason else None,
-            )
-            await added.save(using_db=conn)
-            notice = DncAddedNotice(
-                organization_name=batch.organization.name,
-                phone_number=number,
-                reason=reason.value if reason else None,
-                note=stored_note,
-                batch_id=batch.id,
-                batch_name=batch.name,
-                request_uuid=call.request_uuid,
-                added_by=viewer.email,
-                added_at=now,
-                recording_url=call.recording_url,
-                transcription=call.transcription,
-                expires_at=expires_at,
-            )
-            await outbox.enqueue_for_admins(
-                conn=conn,
-                organization_id=organization_id,
-                dnc_entry_id=entry.id,
-                message=dnc_added_message(notice),
-                now=now,
-            )
+        entry, events, added = await atomic(write)
     except IntegrityError:
         existing = await active_entry(organization_id=organization_id, phone_number=number)
         if existing is None:

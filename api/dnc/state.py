@@ -13,8 +13,8 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
+from api.db import atomic
 from api.dnc.events import record
 from api.instants import utcnow
 from models import DncAction, DncEntry, DncEntryStatus, DncEvent
@@ -102,11 +102,12 @@ async def expire_due(
     limit: int = 1000,
 ) -> list[DncEvent]:
     """Expire what is due (everything, or one organization's, or some numbers') now."""
-    async with in_transaction() as conn:
-        return await expire_stale(
+    return await atomic(
+        lambda conn: expire_stale(
             conn,
             now=utcnow(),
             organization_id=organization_id,
             phone_numbers=phone_numbers,
             limit=limit,
         )
+    )
