@@ -7,7 +7,7 @@ ASSETS := api/graphiql/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format schema migration check-migrations clean
+.PHONY: run test bench bench-quick lint format schema migration check-migrations clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ run: $(STAMP) $(ASSETS)
 ## Run the whole test suite, on SQLite and PostgreSQL.
 test: $(STAMP) $(ASSETS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The benchmark against the raw baseline (PostgreSQL on 127.0.0.1:5432): bench/results/latest.md
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS=--quick
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

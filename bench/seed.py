@@ -96,7 +96,7 @@ async def recreate_database(database_url: str) -> None:
 def migrate(database_url: str) -> None:
     """The service's own migrations, as an operator runs them (`dnc-api migrate`)."""
     env = {**os.environ, "DATABASE_URL": database_url}
-    subprocess.run(  # noqa: S603 (our own interpreter and the service's CLI)
+    subprocess.run(
         [sys.executable, "-m", "api.cli", "migrate"], env=env, check=True, capture_output=True
     )
 
@@ -178,7 +178,9 @@ def _org_chunks(
         added_by = org.admins[0] if i % 2 else org.member
         removed = i % 50 == 49
         removed_at = created_at + timedelta(minutes=30) if removed else None
-        calls.append((call_id, batch_id, request_uuid, number[1:], recording, transcription, called_at))
+        calls.append(
+            (call_id, batch_id, request_uuid, number[1:], recording, transcription, called_at)
+        )
         entries.append(
             (
                 entry_id, org.id, number, reason, note, batch_id, call_id, request_uuid,
@@ -188,7 +190,17 @@ def _org_chunks(
             )
         )  # fmt: skip
         events.append(
-            (_uuid(rng), org.id, entry_id, number, "ADDED", created_at, added_by, "VOICE_CALL", reason)
+            (
+                _uuid(rng),
+                org.id,
+                entry_id,
+                number,
+                "ADDED",
+                created_at,
+                added_by,
+                "VOICE_CALL",
+                reason,
+            )
         )
         if removed:
             events.append(
@@ -202,7 +214,9 @@ def _org_chunks(
         yield calls, entries, events
 
 
-def _spare_calls(org: Org, batch_id: uuid.UUID, count: int, now: datetime, rng: random.Random):
+def _spare_calls(
+    batch_id: uuid.UUID, count: int, now: datetime, rng: random.Random
+) -> Iterator[tuple[object, ...]]:
     """Calls of a batch no entry points at yet: addToDnc needs a real call per request."""
     for i in range(count):
         request_uuid = _uuid(rng)
@@ -237,7 +251,7 @@ async def seed(database_url: str, plan: SeedPlan) -> Dataset:
     started = time.perf_counter()
     await recreate_database(database_url)
     await asyncio.to_thread(migrate, database_url)
-    rng = random.Random(20261127)  # noqa: S311 (reproducible data, not secrets)
+    rng = random.Random(20261127)
     now = datetime.now(UTC).replace(microsecond=0)
     orgs = _organizations(plan, rng)
     pool = await asyncpg.create_pool(
@@ -262,7 +276,7 @@ async def seed(database_url: str, plan: SeedPlan) -> Dataset:
             indexes = await _drop_secondary_indexes(conn)
             await conn.copy_records_to_table(
                 "call_record",
-                records=_spare_calls(orgs[1], spare_batch, plan.spare_calls, now, rng),
+                records=_spare_calls(spare_batch, plan.spare_calls, now, rng),
                 columns=CALL_COLUMNS,
             )
         for org in orgs:
