@@ -104,18 +104,26 @@ class EventBroker:
         by_organization: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
         for event in events:
             by_organization[db.as_uuid(event.organization_id)].append(db.as_uuid(event.id))
+        payloads: list[str] = []
         for organization_id, ids in by_organization.items():
             if not self.uses_notify:
                 await self._deliver(organization_id, ids)
                 continue
-            for start in range(0, len(ids), _IDS_PER_NOTIFY):
-                payload = json.dumps(
+            payloads.extend(
+                json.dumps(
                     {
                         "o": str(organization_id),
                         "e": [str(i) for i in ids[start : start + _IDS_PER_NOTIFY]],
                     }
                 )
-                await db.connection().execute_query("SELECT pg_notify($1, $2)", [CHANNEL, payload])
+                for start in range(0, len(ids), _IDS_PER_NOTIFY)
+            )
+        if payloads:
+            # Every notice in one statement (a bulk add of 10,000 numbers makes 100 of them).
+            await db.connection().execute_query(
+                "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
+                [CHANNEL, payloads],
+            )
 
     async def _deliver(self, organization_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
         if not self._subscriptions.get(organization_id):
