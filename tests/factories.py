@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import asyncpg
 
 from api.auth import issue_token
 from api.settings import Settings
@@ -117,3 +122,37 @@ async def make_tenant(settings: Settings, name: str = "Acme Calls", calls: int =
     tenant.admin_token = token_for(admin, settings)
     tenant.member_token = token_for(member, settings)
     return tenant
+
+
+@contextlib.asynccontextmanager
+async def number_held(
+    database_url: str, organization_id: uuid.UUID | str, number: str
+) -> AsyncIterator[None]:
+    """Hold what an add of `number` must wait for, until the block ends: on PostgreSQL an
+    uncommitted ACTIVE entry of the number (rolled back), on SQLite the write lock."""
+    if database_url.startswith("sqlite"):
+        conn = sqlite3.connect(database_url.removeprefix("sqlite://"), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    pg = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        transaction = pg.transaction()
+        await transaction.start()
+        await pg.execute(
+            "INSERT INTO dnc_entry (id, organization_id, phone_number, channel, status, "
+            "requested_at, created_at) VALUES ($1, $2, $3, 'MANUAL', 'ACTIVE', now(), now())",
+            uuid.uuid4(),
+            uuid.UUID(str(organization_id)),
+            number,
+        )
+        try:
+            yield
+        finally:
+            await transaction.rollback()
+    finally:
+        await pg.close()

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -20,7 +18,7 @@ from api.settings import Settings
 from api.view import TOO_MANY_CONNECTIONS
 from models import DncEntry, DncEvent, EmailOutbox
 from tests.conftest import make_settings
-from tests.factories import add_input, make_tenant
+from tests.factories import add_input, make_tenant, number_held
 from tests.graphql import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
 from tests.smtp import SmtpSink
 from tests.test_cli import Cli, serving
@@ -260,21 +258,8 @@ async def test_a_mutation_cut_off_inside_its_transaction_still_ends_whole(
         tenant = await make_tenant(settings)
         variables = add_input(tenant)
         number = variables["input"]["phoneNumber"]
-        blocker = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-        try:
-            transaction = blocker.transaction()
-            await transaction.start()
-            await blocker.execute(
-                "INSERT INTO dnc_entry (id, organization_id, phone_number, channel, status, "
-                "requested_at, created_at) VALUES ($1, $2, $3, 'MANUAL', 'ACTIVE', now(), now())",
-                uuid.uuid4(),
-                tenant.organization.id,
-                number,
-            )
+        async with number_held(database_url, tenant.organization.id, number):
             cut = await gql(ADD, variables, token=tenant.admin_token)
-            await transaction.rollback()
-        finally:
-            await blocker.close()
         assert_error_code(cut, "TIMEOUT")
         for _ in range(100):  # the cut-off add commits once the lock is gone
             if await EmailOutbox.all().count():

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 
 from api.settings import Settings
 from models import DncEntry, EmailOutbox
 from tests.conftest import _truncate, make_settings
-from tests.factories import Tenant, add_input, make_tenant
+from tests.factories import Tenant, add_input, make_tenant, number_held
 from tests.graphql import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
 from tests.proxy import Proxy
 from tests.smtp import SmtpSink
@@ -114,25 +112,13 @@ async def test_a_request_in_flight_when_the_database_goes_away(
     gql = GraphQLClient(client)
     tenant = await make_tenant(settings)
     variables = add_input(tenant)
-    blocker = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    try:
-        transaction = blocker.transaction()
-        await transaction.start()
-        await blocker.execute(
-            "INSERT INTO dnc_entry (id, organization_id, phone_number, channel, status, "
-            "requested_at, created_at) VALUES ($1, $2, $3, 'MANUAL', 'ACTIVE', now(), now())",
-            uuid.uuid4(),
-            tenant.organization.id,
-            variables["input"]["phoneNumber"],
-        )
+    number = variables["input"]["phoneNumber"]
+    async with number_held(database_url, tenant.organization.id, number):
         in_flight = asyncio.create_task(gql(ADD, variables, token=tenant.admin_token))
         await asyncio.sleep(0.5)
         assert not in_flight.done()
         await proxy.cut()
         cut = await asyncio.wait_for(in_flight, 10)
-        await transaction.rollback()
-    finally:
-        await blocker.close()
     assert_error_code(cut, "SERVICE_UNAVAILABLE")
 
     await proxy.restore()

@@ -9,7 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import drop_postgres_database, new_postgres_database, require_postgres
-from tests.factories import us_number
+from tests.factories import number_held, us_number
 from tests.graphql import assert_union
 from tests.smtp import SmtpSink, free_port
 from tests.test_cli import Cli, serving
@@ -37,41 +37,6 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
         yield Cli(url, tmp_path)
     finally:
         drop_postgres_database(url)
-
-
-@contextlib.asynccontextmanager
-async def write_lock(database_url: str, org: Org, number: str) -> AsyncIterator[None]:
-    """Hold what an add of `number` must wait for: SQLite's write lock, or PostgreSQL's lock
-    on an uncommitted ACTIVE entry of the number (rolled back on release)."""
-    if database_url.startswith("sqlite"):
-        conn = sqlite3.connect(database_url.removeprefix("sqlite://"), isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK")
-            conn.close()
-        return
-    pg = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
-    try:
-        async with pg.transaction():
-            await pg.execute(
-                "INSERT INTO dnc_entry (id, organization_id, phone_number, channel, status, "
-                "requested_at, created_at) "
-                "VALUES (gen_random_uuid(), $1, $2, 'MANUAL', 'ACTIVE', now(), now())",
-                org.organization_id,
-                number,
-            )
-            yield
-            raise _Release
-    except _Release:
-        pass
-    finally:
-        await pg.close()
-
-
-class _Release(Exception):
-    """Leaves the locking transaction by rolling it back."""
 
 
 async def outbox_statuses(database_url: str) -> list[str]:
@@ -136,7 +101,7 @@ async def test_sigterm_finishes_the_request_in_flight_and_keeps_pending_email(
                 assert_union(await add(base_url, a, us_number()), "AddToDncSuccess")
 
                 number = us_number()
-                async with write_lock(cli.database_url, a, number):
+                async with number_held(cli.database_url, a.organization_id, number):
                     in_flight = asyncio.create_task(add(base_url, a, number))
                     await asyncio.sleep(1.0)  # the add has arrived and waits on the lock
                     assert not in_flight.done()
