@@ -106,12 +106,10 @@ class Schema(strawberry.Schema):
             for error in errors:
                 error.message = _SUGGESTION.sub("", error.message)
         for error in errors:
-            if is_expected(error) and not (error.extensions or {}).get("code"):
-                error.extensions = {
-                    **(error.extensions or {}),
-                    "code": _code_of_uncoded(error, execution_context),
-                }
             if is_expected(error):
+                if not (error.extensions or {}).get("code"):
+                    code = _code_of_uncoded(error, execution_context)
+                    error.extensions = {**(error.extensions or {}), "code": code}
                 log.info("graphql error: %s", error.message)
             elif is_unavailable(error.original_error):
                 log.warning("database unavailable in %s: %s", error.path, error.original_error)
