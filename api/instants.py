@@ -24,3 +24,12 @@ def as_utc(moment: datetime) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:
         raise OutOfRange(f"{moment.isoformat()} is out of range") from None
+
+
+def moment(value: object) -> datetime:
+    """A stored instant: PostgreSQL and the ORM give a datetime, raw SQLite its ISO text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def optional_moment(value: object) -> datetime | None:
+    return None if value is None else moment(value)

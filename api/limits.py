@@ -1,37 +1,12 @@
-"""Bounds on what one caller can make the service do: operations, bodies and open sockets."""
+"""Bounds on what one caller can make the service do: bodies and open sockets."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationDefinitionNode
 from starlette.types import Message, Receive
-from strawberry.extensions import SchemaExtension
-
-from api.errors import GRAPHQL_VALIDATION_FAILED
-
-
-class OneOperation(SchemaExtension):
-    """A document with several operations must name the one to run (graphql-core would run
-    the first), so one request is always exactly one operation."""
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        # `operation_name` falls back to the first operation's name; what the client sent is:
-        if document is not None and context._provided_operation_name is None:
-            operations = sum(
-                isinstance(node, OperationDefinitionNode) for node in document.definitions
-            )
-            if operations > 1:
-                message = "Must provide operationName: the document has several operations."
-                error = GraphQLError(message, extensions={"code": GRAPHQL_VALIDATION_FAILED})
-                # Set before validation runs, validation is skipped and this error returned.
-                context.pre_execution_errors = [error]
-        yield
 
 
 class BodyTooLarge(HTTPException):

@@ -10,13 +10,8 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, GraphQLSyntaxError
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    max_aliases,
-    query_depth_limiter,
-)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -34,7 +29,7 @@ from api.errors import (
     MaskUnexpectedErrors,
     is_expected,
 )
-from api.limits import OneOperation
+from api.execution import Executor
 from api.metrics import OperationMetrics
 from api.platform.queries import PlatformQuery
 from api.settings import Settings
@@ -122,25 +117,23 @@ def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
     # The rules are made once per schema (strawberry's limiter extensions make new ones for
     # every request), so a document's validation can be cached.
-    limits: list[type[ASTValidationRule]] = [
+    rules: list[type[ASTValidationRule]] = [
         query_depth_limiter.create_validator(settings.max_query_depth, should_ignore=None),
         max_aliases.create_validator(settings.max_query_aliases),
     ]
+    if not settings.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
         OperationMetrics,
-        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        partial(AddValidationRules, limits),
-        DocumentCache,
-        OneOperation,
+        partial(DocumentCache, max_tokens=settings.max_query_tokens, rules=tuple(rules)),
         MaskUnexpectedErrors,
     ]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=Executor,
         config=StrawberryConfig(disable_field_suggestions=not settings.field_suggestions),
     )
 

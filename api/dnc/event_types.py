@@ -40,8 +40,9 @@ class DncEvent:
 
     @strawberry.field(description="The entry the event belongs to.")
     async def entry(self, info: Info) -> DncEntry | None:
-        row = await (await info.context.loaders()).entries.load(self.entry_id)
-        return DncEntry.from_model(row) if row else None
+        loaders = await info.context.loaders()
+        row = await loaders.entries.load(self.entry_id)
+        return DncEntry.from_model(row, loaders) if row else None
 
     @classmethod
     def from_model(cls, row: DncEventModel) -> DncEvent:

@@ -24,13 +24,16 @@ from api.dnc.types import (
     RemoveFromDncSuccess,
     ValidationError,
 )
+from api.loaders import Loaders
 from api.metrics import DNC_ADDS
 from api.permissions import ADMIN_ONLY, AUTHENTICATED
 
 log = logging.getLogger(__name__)
 
 
-def error_result(error: DncError) -> ValidationError | AlreadyOnDncError | NotFoundError:
+def error_result(
+    error: DncError, loaders: Loaders
+) -> ValidationError | AlreadyOnDncError | NotFoundError:
     """The contract's union member for an expected failure."""
     if isinstance(error, ValidationFailed):
         return ValidationError(
@@ -46,7 +49,7 @@ def error_result(error: DncError) -> ValidationError | AlreadyOnDncError | NotFo
             status_code=400,
             message=error.message,
             code=error.code,
-            entry=DncEntry.from_model(error.entry),
+            entry=DncEntry.from_model(error.entry, loaders),
         )
     assert isinstance(error, NotFound)
     return NotFoundError(success=False, status_code=404, message=error.message, code=error.code)
@@ -89,7 +92,7 @@ class DncMutation:
                 expires_at=input.expires_at or None,
             )
         except DncError as error:
-            result = error_result(error)
+            result = error_result(error, await info.context.loaders())
             DNC_ADDS.labels(result=type(result).__name__).inc()
             return result
         await _committed(info, change)
@@ -98,7 +101,7 @@ class DncMutation:
             success=True,
             status_code=200,
             message="Number added to the Do-Not-Call list.",
-            entry=DncEntry.from_model(change.entry),
+            entry=DncEntry.from_model(change.entry, await info.context.loaders()),
         )
 
     @strawberry.mutation(
@@ -120,7 +123,7 @@ class DncMutation:
                 reason=input.reason,
             )
         except (ValidationFailed, NotFound) as error:
-            result = error_result(error)
+            result = error_result(error, await info.context.loaders())
             assert not isinstance(result, AlreadyOnDncError)
             return result
         await _committed(info, change)
@@ -128,7 +131,7 @@ class DncMutation:
             success=True,
             status_code=200,
             message="Number removed from the Do-Not-Call list.",
-            entry=DncEntry.from_model(change.entry),
+            entry=DncEntry.from_model(change.entry, await info.context.loaders()),
         )
 
     @strawberry.mutation(
@@ -168,6 +171,7 @@ class DncMutation:
                 field=error.field,
             )
         await _committed(info, outcome)
+        loaders = await info.context.loaders()
         return AddManyToDncResult(
             success=True,
             status_code=200,
@@ -180,7 +184,7 @@ class DncMutation:
                 AddManyItem(
                     phone_number=item.phone_number,
                     status=item.status,
-                    entry=DncEntry.from_model(item.entry) if item.entry else None,
+                    entry=DncEntry.from_model(item.entry, loaders) if item.entry else None,
                     message=item.message,
                 )
                 for item in outcome.items

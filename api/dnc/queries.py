@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -10,9 +11,10 @@ import strawberry
 from api.context import Info
 from api.db import as_uuid
 from api.dnc import events, lookup, service
+from api.dnc.entry_reads import EntryFilter, active_entry, count_entries, list_entries
 from api.dnc.errors import ValidationFailed
 from api.dnc.event_types import DncAuditFilter, DncEvent, DncEventConnection, DncEventEdge
-from api.dnc.state import active_entry, expire_due
+from api.dnc.state import expire_due
 from api.dnc.types import (
     After,
     DncCheckResult,
@@ -42,11 +44,11 @@ def _phone_number(raw: str) -> str:
         raise BadUserInput(error.message) from None
 
 
-def _entry_filter(where: DncEntryFilter | None) -> lookup.EntryFilter:
+def _entry_filter(where: DncEntryFilter | None) -> EntryFilter:
     if not where:
-        return lookup.EntryFilter()
+        return EntryFilter()
     batch_id = _given(where.batch_id)
-    return lookup.EntryFilter(
+    return EntryFilter(
         status=_given(where.status),
         channel=_given(where.channel),
         reason=_given(where.reason),
@@ -74,25 +76,18 @@ class DncQuery:
     ) -> DncEntryConnection:
         size, cursor, position = _page_arguments(first, after)
         viewer = await info.context.viewer()
-        page = await lookup.list_entries(
-            organization_id=viewer.organization_id,
-            where=_entry_filter(_given(filter)),
-            first=size,
-            after=position,
+        where = _entry_filter(_given(filter))
+        page = await list_entries(
+            organization_id=viewer.organization_id, where=where, first=size, after=position
         )
-        edges = [
-            DncEntryEdge(
-                cursor=encode_cursor(Position(row.created_at, as_uuid(row.id))),
-                node=DncEntry.from_model(row),
-            )
-            for row in page.rows
-        ]
+        cursors = [encode_cursor(at) for at in page.positions]
         return DncEntryConnection(
-            edges=edges,
-            page_info=page_info(
-                [edge.cursor for edge in edges], has_next_page=page.has_next_page, after=cursor
-            ),
-            count=page.count,
+            edges=[
+                DncEntryEdge(cursor=edge_cursor, node=entry)
+                for edge_cursor, entry in zip(cursors, page.entries, strict=True)
+            ],
+            page_info=page_info(cursors, has_next_page=page.has_next_page, after=cursor),
+            count=partial(count_entries, organization_id=viewer.organization_id, where=where),
         )
 
     @strawberry.field(
@@ -110,8 +105,7 @@ class DncQuery:
     ) -> DncEntry | None:
         number = _phone_number(phone_number)
         viewer = await info.context.viewer()
-        row = await active_entry(organization_id=viewer.organization_id, phone_number=number)
-        return DncEntry.from_model(row) if row else None
+        return await active_entry(organization_id=viewer.organization_id, phone_number=number)
 
     @strawberry.field(
         description="Scrub a list of numbers (100,000 and more, passed as a variable).",

@@ -24,20 +24,9 @@ def active_condition(now: datetime) -> Q:
     return Q(status=DncEntryStatus.ACTIVE) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
-def status_condition(status: DncEntryStatus, now: datetime) -> Q:
-    """Rows whose effective status is `status` at `now`."""
-    if status is DncEntryStatus.ACTIVE:
-        return active_condition(now)
-    if status is DncEntryStatus.EXPIRED:
-        return Q(status=DncEntryStatus.EXPIRED) | Q(
-            status=DncEntryStatus.ACTIVE, expires_at__lte=now
-        )
-    return Q(status=DncEntryStatus.REMOVED)
-
-
-def effective_status(row: DncEntry, now: datetime) -> DncEntryStatus:
-    status = DncEntryStatus(row.status)
-    if status is DncEntryStatus.ACTIVE and row.expires_at is not None and row.expires_at <= now:
+def status_at(status: DncEntryStatus, expires_at: datetime | None, now: datetime) -> DncEntryStatus:
+    """The effective status of a row stored as `status`, at `now`."""
+    if status is DncEntryStatus.ACTIVE and expires_at is not None and expires_at <= now:
         return DncEntryStatus.EXPIRED
     return status
 

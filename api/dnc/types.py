@@ -3,20 +3,44 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from datetime import datetime
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from api.context import Info
 from api.db import as_uuid
 from api.dnc.errors import ErrorCode
-from api.dnc.state import effective_status
-from api.instants import utcnow
+from api.dnc.state import status_at
+from api.instants import moment, optional_moment, utcnow
+from api.loaders import Loaders
 from api.platform.types import Batch, CallRecord, User
 from models import DncAction, DncChannel, DncEntryStatus, DncReason
 from models import DncEntry as DncEntryModel
+
+# The columns an entry is mapped from, in the table's order.
+ENTRY_COLUMNS = (
+    "id",
+    "phone_number",
+    "reason",
+    "note",
+    "created_at",
+    "recording_url",
+    "transcription",
+    "channel",
+    "requested_at",
+    "expires_at",
+    "status",
+    "removed_at",
+    "removal_reason",
+    "added_by_id",
+    "batch_id",
+    "call_record_id",
+    "removed_by_id",
+)
+
+T = TypeVar("T")
 
 strawberry.enum(DncReason, name="DncReason", description="Why the number is on the list.")
 strawberry.enum(DncChannel, name="DncChannel", description="How the request reached us.")
@@ -52,60 +76,101 @@ class DncEntry:
     status: DncEntryStatus = strawberry.field(description="Only ACTIVE entries block calls.")
     removed_at: datetime | None = strawberry.field(description="When the entry was removed.")
     removal_reason: str | None = strawberry.field(description="Why the entry was removed.")
-    added_by_id: strawberry.Private[uuid.UUID | None]
-    batch_id: strawberry.Private[uuid.UUID | None]
-    call_record_id: strawberry.Private[uuid.UUID | None]
-    removed_by_id: strawberry.Private[uuid.UUID | None]
-
-    @strawberry.field(description="Who removed the entry.")
-    async def removed_by(self, info: Info) -> User | None:
-        if self.removed_by_id is None:
-            return None
-        row = await (await info.context.loaders()).users.load(self.removed_by_id)
-        return User.from_model(row) if row else None
-
-    @strawberry.field(description="Who added the number.")
-    async def added_by(self, info: Info) -> User | None:
-        if self.added_by_id is None:
-            return None
-        row = await (await info.context.loaders()).users.load(self.added_by_id)
-        return User.from_model(row) if row else None
-
-    @strawberry.field(description="The batch whose call the request came from.")
-    async def batch(self, info: Info) -> Batch | None:
-        if self.batch_id is None:
-            return None
-        row = await (await info.context.loaders()).batches.load(self.batch_id)
-        return Batch.from_model(row) if row else None
-
-    @strawberry.field(description="The call in which the person asked not to be called again.")
-    async def call_record(self, info: Info) -> CallRecord | None:
-        if self.call_record_id is None:
-            return None
-        row = await (await info.context.loaders()).call_records.load(self.call_record_id)
-        return CallRecord.from_model(row) if row else None
+    removed_by: User | Later[User | None] | None = strawberry.field(
+        description="Who removed the entry.", graphql_type=User | None
+    )
+    added_by: User | Later[User | None] | None = strawberry.field(
+        description="Who added the number.", graphql_type=User | None
+    )
+    batch: Batch | Later[Batch | None] | None = strawberry.field(
+        description="The batch whose call the request came from.", graphql_type=Batch | None
+    )
+    call_record: CallRecord | Later[CallRecord | None] | None = strawberry.field(
+        description="The call in which the person asked not to be called again.",
+        graphql_type=CallRecord | None,
+    )
 
     @classmethod
-    def from_model(cls, row: DncEntryModel) -> DncEntry:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            phone_number=row.phone_number,
-            reason=DncReason(row.reason) if row.reason else None,
-            note=row.note,
-            created_at=row.created_at,
-            recording_url=row.recording_url,
-            transcription=row.transcription,
-            channel=DncChannel(row.channel),
-            requested_at=row.requested_at,
-            expires_at=row.expires_at,
-            status=effective_status(row, utcnow()),
-            removed_at=row.removed_at,
-            removal_reason=row.removal_reason,
-            added_by_id=optional_uuid(row.added_by_id),
-            batch_id=optional_uuid(row.batch_id),
-            call_record_id=optional_uuid(row.call_record_id),
-            removed_by_id=optional_uuid(row.removed_by_id),
+    def from_model(cls, row: DncEntryModel, loaders: Loaders) -> DncEntry:
+        """An entry whose batch, call and author are loaded (batched) only if selected."""
+        columns = {name: getattr(row, name) for name in ENTRY_COLUMNS}
+        return cls.from_columns(
+            columns,
+            utcnow(),
+            removed_by=_later(_user, loaders, row.removed_by_id),
+            added_by=_later(_user, loaders, row.added_by_id),
+            batch=_later(_batch, loaders, row.batch_id),
+            call_record=_later(_call_record, loaders, row.call_record_id),
         )
+
+    @classmethod
+    def from_columns(
+        cls,
+        row: Mapping[str, Any],
+        now: datetime,
+        *,
+        removed_by: User | Later[User | None] | None,
+        added_by: User | Later[User | None] | None,
+        batch: Batch | Later[Batch | None] | None,
+        call_record: CallRecord | Later[CallRecord | None] | None,
+    ) -> DncEntry:
+        """An entry from its columns: a model's values, or a raw row (SQLite gives text)."""
+        expires_at = optional_moment(row["expires_at"])
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            phone_number=row["phone_number"],
+            reason=DncReason(row["reason"]) if row["reason"] else None,
+            note=row["note"],
+            created_at=moment(row["created_at"]),
+            recording_url=row["recording_url"],
+            transcription=row["transcription"],
+            channel=DncChannel(row["channel"]),
+            requested_at=moment(row["requested_at"]),
+            expires_at=expires_at,
+            status=status_at(DncEntryStatus(row["status"]), expires_at, now),
+            removed_at=optional_moment(row["removed_at"]),
+            removal_reason=row["removal_reason"],
+            removed_by=removed_by,
+            added_by=added_by,
+            batch=batch,
+            call_record=call_record,
+        )
+
+
+class Later(Generic[T]):
+    """A nested object not read with its entry: loaded (batched per request) when selected.
+
+    graphql-core awaits it only if the field is asked for; nothing runs otherwise.
+    """
+
+    __slots__ = ("_load",)
+
+    def __init__(self, load: Callable[[], Awaitable[T]]) -> None:
+        self._load = load
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._load().__await__()
+
+
+def _later(
+    load: Callable[[Loaders, object], Awaitable[T]], loaders: Loaders, key: object
+) -> Later[T] | None:
+    return None if key is None else Later(partial(load, loaders, key))
+
+
+async def _user(loaders: Loaders, user_id: object) -> User | None:
+    row = await loaders.users.load(as_uuid(user_id))
+    return User.from_model(row) if row else None
+
+
+async def _batch(loaders: Loaders, batch_id: object) -> Batch | None:
+    row = await loaders.batches.load(as_uuid(batch_id))
+    return Batch.from_model(row) if row else None
+
+
+async def _call_record(loaders: Loaders, call_record_id: object) -> CallRecord | None:
+    row = await loaders.call_records.load(as_uuid(call_record_id))
+    return CallRecord.from_model(row) if row else None
 
 
 def optional_uuid(value: object) -> uuid.UUID | None:
