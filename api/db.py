@@ -17,9 +17,11 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 log = logging.getLogger(__name__)
 
 MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
@@ -140,6 +142,14 @@ def _finished_late(task: asyncio.Task[Any]) -> None:
     _unfinished.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.warning("a transaction whose caller was cut off failed: %r", task.exception())
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """A row to insert, built without __init__'s per-field checks (a tenth of a second per
+    10,000 rows); the values come from validated input. Its id is ours, as __init__ records."""
+    row = model.construct(**values)
+    row._custom_generated_pk = True
+    return row
 
 
 def as_uuid(value: object) -> uuid.UUID:

@@ -15,8 +15,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
 
 from api.auth import Viewer
-from api.db import atomic
-from api.dnc.bulk_insert import insert_entries, insert_events, new_row
+from api.db import atomic, new_row
+from api.dnc.bulk_insert import insert_entries, insert_events
 from api.dnc.errors import ValidationFailed
 from api.dnc.events import record
 from api.dnc.service import check_expires_at, check_instant, check_note, parse_phone_number

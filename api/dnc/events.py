@@ -8,7 +8,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from api.dnc.bulk_insert import new_row
+from api.db import new_row
 from api.errors import BadUserInput
 from api.pagination import Page, Position, bound, keyset_page
 from models import DncAction, DncChannel, DncEntry, DncEvent
