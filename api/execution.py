@@ -174,9 +174,10 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         )
         if lists and isinstance(executor, Executor):
             values = executor.variable_values
-            values.coerced.update(lists)
             for name, value in lists.items():
-                values.sources[name] = values.sources[name]._replace(value=value)
+                if name in values.sources:  # else the operation run does not declare it
+                    values.coerced[name] = value
+                    values.sources[name] = values.sources[name]._replace(value=value)
         return executor
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

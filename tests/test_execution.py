@@ -201,3 +201,16 @@ async def test_plain_fields_skip_graphql_core_field_by_field() -> None:
     assert not result.errors
     # `items` and each item's `computed` (a resolver); the rest, ~250 fields, read directly.
     assert CountingExecutor.fields == 1 + len(ITEMS)
+
+
+async def test_a_list_declared_by_another_operation_of_the_document_is_left_alone() -> None:
+    document = """
+    query Echo($values: [String!]!) { echo(values: $values) }
+    query Other { items { id } }
+    """
+    standard = await STANDARD.execute(
+        document, variable_values={"values": ["a"]}, operation_name="Other"
+    )
+    ours = await OURS.execute(document, variable_values={"values": ["a"]}, operation_name="Other")
+    assert not ours.errors
+    assert ours.data == standard.data
