@@ -23,15 +23,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
 
 from api import db
+from api.app import create_app
+from api.dnc.export import csv_chunks, parse_status, write_export
+from api.dnc.pg_copy import CrlfRows
 from api.settings import Settings
-from models import DncChannel, DncEntry, DncEntryStatus, DncReason, UserRole
-from tests.conftest import TEST_SECRET
+from models import DncChannel, DncEntry, DncEntryStatus, DncReason, User, UserRole
+from tests.conftest import TEST_SECRET, _truncate, make_settings
 from tests.factories import Tenant, make_tenant, make_user, token_for, us_number
+from tests.smtp import SmtpSink
 
 HEADER = (
     "phone_number,status,reason,channel,note,requested_at,created_at,expires_at,removed_at,"
@@ -396,6 +401,138 @@ async def test_commas_quotes_and_newlines_round_trip(
     assert [row["channel"] for row in rows] == ["VOICE_CALL"] * len(notes)
 
 
+# --- the same bytes on both databases -------------------------------------------------------
+
+# Values where PostgreSQL's CSV and the csv module's could part: quotes, separators, line ends
+# inside a value, an empty string beside a null, COPY's end-of-data marker, formula starts.
+TRICKY_NOTES = [
+    'He said "stop calling", then: 1,2,3',
+    "line one\nline two\r\nline three\rend",
+    "\n",
+    '"\n"',
+    "",
+    None,
+    "\\.",
+    "before\n\\.\nafter",
+    '"',
+    ",",
+    " padded ",
+    "Ünïcödé — 名前, ok",
+    *FORMULAS,
+    "a=b, call me -maybe @noon",
+]
+TRICKY_PHONES = ["=1+2", "-12125550100", "\\.", "", "12125550100"]
+TRICKY_EMAILS = ["\\.", '"quoted, user"@example.com', "=cmd@evil.example", "-x@example.com"]
+
+
+def spreadsheet_safe(value: str | None) -> str:
+    """What the contract asks of a free-text value: a formula start neutralized, null empty."""
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
+def csv_bytes(rows: list[list[str]], lineterminator: str = "\r\n") -> bytes:
+    """`rows` as the csv module writes them."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator=lineterminator).writerows(rows)
+    return buffer.getvalue().encode()
+
+
+async def tricky_entries(tenant: Tenant) -> list[tuple[str, list[str]]]:
+    """Entries of every status holding the tricky values; each one's status and expected row."""
+    now = datetime.now(UTC)
+    authors: list[User | None] = [None, tenant.admin]
+    for email in TRICKY_EMAILS:
+        authors.append(await make_user(tenant.organization, role=UserRole.ADMIN, email=email))
+    shapes: list[tuple[str, dict[str, Any]]] = [
+        ("ACTIVE", {}),
+        ("ACTIVE", {"expires_at": now + timedelta(days=30), "reason": DncReason.COMPLAINT}),
+        ("EXPIRED", {"expires_at": now - timedelta(minutes=1)}),  # lapsed, still ACTIVE
+        ("EXPIRED", {"status": DncEntryStatus.EXPIRED, "expires_at": now - timedelta(days=2)}),
+        ("REMOVED", {"status": DncEntryStatus.REMOVED, "removed_at": now - timedelta(hours=1)}),
+    ]
+    phones = TRICKY_PHONES + [us_number() for _ in TRICKY_NOTES]
+    expected = []
+    for n, note in enumerate(TRICKY_NOTES):
+        status, fields = shapes[n % len(shapes)]
+        author = authors[n % len(authors)]
+        call = tenant.calls[n % len(tenant.calls)] if n % 3 else None
+        entry = await make_entry(
+            tenant,
+            n,
+            phone_number=phones[n],
+            note=note,
+            channel=DncChannel.SMS if n % 2 else DncChannel.VOICE_CALL,
+            added_by_id=author.id if author else None,
+            batch_id=tenant.batch.id if call else None,
+            call_record_id=call.id if call else None,
+            request_uuid=call.request_uuid if call else None,
+            **fields,
+        )
+        phone = entry.phone_number
+        row = [
+            phone if phone.startswith("+1") else spreadsheet_safe(phone),
+            status,
+            entry.reason.value if entry.reason else "",
+            entry.channel.value,
+            spreadsheet_safe(note),
+            iso(entry.requested_at),
+            iso(entry.created_at),
+            iso(entry.expires_at) if entry.expires_at else "",
+            iso(entry.removed_at) if entry.removed_at else "",
+            str(tenant.batch.id) if call else "",
+            str(call.request_uuid) if call else "",
+            spreadsheet_safe(author.email if author else None),
+        ]
+        expected.append((status, row))
+    return expected
+
+
+@pytest.mark.parametrize("status", [None, "ACTIVE", "EXPIRED", "REMOVED"])
+async def test_the_file_is_byte_for_byte_what_the_csv_module_writes(
+    http: httpx.AsyncClient, settings: Settings, status: str | None
+) -> None:
+    """PostgreSQL's COPY and SQLite's csv module both give these bytes, so each other's."""
+    tenant = await make_tenant(settings)
+    entries = await tricky_entries(tenant)
+    await make_entry(await make_tenant(settings, "Other"), 99, note="not ours")
+    rows = [row for effective, row in entries if status in {None, effective}]
+    out = io.StringIO(newline="")
+
+    response = await export(http, tenant.admin_token, status)
+    written = await write_export(
+        organization_id=tenant.organization.id, status=parse_status(status), out=out
+    )
+
+    assert response.status_code == 200
+    assert response.content == csv_bytes([HEADER.split(","), *rows])
+    assert out.getvalue().encode() == response.content
+    assert written == len(rows)
+    assert len(read_csv(response.text)) == len(rows)
+
+
+def test_row_ends_become_crlf_wherever_the_pieces_are_cut() -> None:
+    # No lone CR: with an LF terminator the csv module would not quote it, PostgreSQL does.
+    rows = [
+        ['He said "stop calling", then: 1,2,3', "plain"],
+        ["line one\nline two\r\nline three", 'a "b"'],
+        ["", '"'],
+        ['""', "\n"],
+        ["\\.", "before\n\\.\nafter"],
+        ["Ünïcödé — 名前, ok", "\r\n"],
+    ]
+    lf = csv_bytes(rows, lineterminator="\n")
+    crlf = csv_bytes(rows)
+
+    assert CrlfRows()(lf) == crlf
+    for cut in range(len(lf) + 1):
+        row_ends = CrlfRows()
+        assert row_ends(lf[:cut]) + row_ends(lf[cut:]) == crlf, cut
+    byte_by_byte = CrlfRows()
+    assert b"".join(byte_by_byte(lf[n : n + 1]) for n in range(len(lf))) == crlf
+
+
 # --- the command ----------------------------------------------------------------------------
 
 
@@ -478,7 +615,9 @@ async def test_the_command_refuses_an_unknown_organization_or_status(
 # --- a long list ----------------------------------------------------------------------------
 
 
-async def insert_entries(tenant: Tenant, count: int) -> None:
+async def insert_entries(
+    tenant: Tenant, count: int, note: str = "Asked not to be called again, politely."
+) -> None:
     """`count` entries in one transaction, one short statement per row (asyncpg's caps)."""
     conn = db.connection()
     postgres = conn.schema_generator.DIALECT == "postgres"
@@ -502,7 +641,7 @@ async def insert_entries(tenant: Tenant, count: int) -> None:
                 value(tenant.organization.id),
                 f"+1{2_000_000_000 + n}",
                 "CUSTOMER_REQUEST",
-                "Asked not to be called again, politely.",
+                note,
                 "VOICE_CALL",
                 "ACTIVE",
                 value(start + timedelta(milliseconds=n)),
@@ -583,3 +722,115 @@ async def test_a_long_list_streams_with_flat_memory(app: object, settings: Setti
     assert (small_rows, large_rows) == (20_000, 200_000)
     assert large_peak < 2 * small_peak + 2 * MB, (small_peak, large_peak)
     assert large_peak < 50 * MB, large_peak
+
+
+# --- a reader that leaves -------------------------------------------------------------------
+
+POOL = 2
+# Far more than the queue, the socket buffers and the client hold: the COPY is still running
+# (held back) when the reader leaves.
+LEAVING_ROWS = 40_000
+LONG_NOTE = "Asked not to be called again; " * 35
+RUNNING_COPIES = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND state <> 'idle' AND query LIKE 'COPY%'
+"""
+
+
+@pytest.fixture
+async def small_pool_app(database_url: str, smtp: SmtpSink) -> AsyncIterator[object]:
+    """The app with a pool of POOL connections, so that one connection lost shows at once."""
+    application = create_app(make_settings(database_url, smtp.port, db_pool_size=POOL))
+    async with application.router.lifespan_context(application):
+        await _truncate()
+        yield application
+
+
+async def copies_running(database_url: str, expected: int) -> None:
+    """Wait until the server runs `expected` COPY statements in this database."""
+    server = await asyncpg.connect(database_url)
+    try:
+        for _ in range(500):
+            running = await server.fetchval(RUNNING_COPIES)
+            if running == expected:
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await server.close()
+    pytest.fail(f"{running} COPY statements running, not {expected}")
+
+
+async def every_connection_serves() -> None:
+    """All POOL connections at once, each answering: none was lost, none is still in a COPY."""
+    together = asyncio.Barrier(POOL)
+
+    async def query_and_hold() -> None:
+        async with db.connection().acquire_connection() as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+            await together.wait()
+
+    async with asyncio.timeout(10):
+        await asyncio.gather(*(query_and_hold() for _ in range(POOL)))
+
+
+async def full_export_rows(tenant: Tenant) -> int:
+    """The entries a whole export still writes."""
+    out = io.StringIO(newline="")
+    return await write_export(organization_id=tenant.organization.id, status=None, out=out)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_client_that_disconnects_stops_the_copy(
+    small_pool_app: object, settings: Settings, database_url: str
+) -> None:
+    tenant = await make_tenant(settings, calls=0)
+    await insert_entries(tenant, LEAVING_ROWS, note=LONG_NOTE)
+    headers = {"Authorization": f"Bearer {tenant.admin_token}"}
+
+    async with served(small_pool_app) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        for _ in range(POOL + 1):  # each would keep a connection, were it not given back
+            async with client.stream("GET", EXPORT, headers=headers) as response:
+                assert response.status_code == 200
+                body = response.aiter_bytes()  # held: collected, it would close the connection
+                assert (await anext(body)).startswith(HEADER.encode())
+                await copies_running(database_url, 1)  # held back by the client's pace
+            await copies_running(database_url, 0)
+        await every_connection_serves()
+        rows = await exported_rows(client, tenant)
+
+    assert len(rows) == LEAVING_ROWS
+    assert await full_export_rows(tenant) == LEAVING_ROWS
+
+
+async def drain(chunks: AsyncIterator[bytes]) -> None:
+    async for _ in chunks:
+        pass
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("leaving", ["closed", "cancelled", "dropped"])
+async def test_a_reader_that_stops_early_stops_the_copy(
+    small_pool_app: object, settings: Settings, database_url: str, leaving: str
+) -> None:
+    tenant = await make_tenant(settings, calls=0)
+    await insert_entries(tenant, LEAVING_ROWS, note=LONG_NOTE)
+
+    for _ in range(POOL + 1):
+        chunks = csv_chunks(organization_id=tenant.organization.id, status=None)
+        if leaving == "cancelled":
+            reading = asyncio.create_task(drain(chunks))
+            await copies_running(database_url, 1)
+            reading.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await reading
+        else:
+            await anext(chunks)
+            await copies_running(database_url, 1)
+            if leaving == "closed":
+                await chunks.aclose()
+            else:
+                del chunks  # closed when collected, as an abandoned response's would be
+        await copies_running(database_url, 0)
+    await every_connection_serves()
+
+    assert await full_export_rows(tenant) == LEAVING_ROWS

@@ -1,18 +1,22 @@
 """The CSV export of one organization's list: streamed over HTTP and written by the CLI.
 
-Rows are read in keyset-paginated chunks, one raw query each, so memory stays flat however
-long the list is. Every value a spreadsheet could execute is neutralized (OWASP CSV injection).
+On PostgreSQL one `COPY (SELECT ...) TO STDOUT` writes the whole file, header included: the
+SELECT formats and neutralizes every value and `pg_copy` relays the server's CSV with the csv
+module's row ends, so both databases give the same bytes. On SQLite rows are read in
+keyset-paginated chunks, one raw query each, and written by the csv module. Either way memory
+stays flat however long the list is. Every value a spreadsheet could execute is neutralized
+(OWASP CSV injection).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import logging
-import operator
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any
 
@@ -20,7 +24,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from api.auth import AuthenticationFailed, authenticate
-from api.db import connection, is_unavailable
+from api.db import connection, is_postgres, is_unavailable
+from api.dnc.pg_copy import copy_csv, streamed_csv
 from api.errors import UNAVAILABLE_MESSAGE
 from api.instants import as_utc, utcnow
 from models import DncEntryStatus
@@ -59,7 +64,6 @@ SELECT e.phone_number, e.reason, e.channel, e.note, e.requested_at, e.created_at
 FROM dnc_entry e LEFT JOIN app_user u ON u.id = e.added_by_id
 WHERE e.organization_id = {p1}{status}{after}
 ORDER BY e.created_at, e.id
-LIMIT {limit}
 """
 _STATUS_CONDITIONS = {
     DncEntryStatus.ACTIVE: " AND e.status = 'ACTIVE'"
@@ -81,30 +85,40 @@ def _pg_neutralized(expression: str) -> str:
     )
 
 
+def _pg_text(expression: str) -> str:
+    """Free text: COPY writes an empty string as `""` where the csv module writes nothing."""
+    return f"NULLIF({expression}, '')"
+
+
 def _pg_timestamp(expression: str) -> str:
     """`_timestamp` in PostgreSQL's words."""
     return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
 
-# On PostgreSQL the database writes every CSV value itself, as `_csv_row` does on SQLite: a
-# chunk then goes from the driver to the csv module without a Python call per value.
+# What `_csv_row` writes, written by PostgreSQL (status, reason, channel and the ids cannot
+# start a formula or be empty), each named by HEADER for the header row COPY writes.
 _PG_COLUMNS = ", ".join(
-    (
-        "CASE WHEN e.phone_number ~ '^\\+[1-9][0-9]{1,14}$' THEN e.phone_number "
-        f"ELSE {_pg_neutralized('e.phone_number')} END",
-        "CASE WHEN e.status = 'ACTIVE' AND e.expires_at <= $2 THEN 'EXPIRED' ELSE e.status END",
-        "e.reason",
-        "e.channel",
-        _pg_neutralized("e.note"),
-        _pg_timestamp("e.requested_at"),
-        _pg_timestamp("e.created_at"),
-        _pg_timestamp("e.expires_at"),
-        _pg_timestamp("e.removed_at"),
-        "e.batch_id::text",
-        "e.request_uuid::text",
-        _pg_neutralized("u.email"),
-        "e.created_at AS cursor_at",
-        "e.id AS cursor_id",
+    f"{expression} AS {name}"
+    for name, expression in zip(
+        HEADER,
+        (
+            _pg_text(
+                "CASE WHEN e.phone_number ~ '^\\+[1-9][0-9]{1,14}$' THEN e.phone_number "
+                f"ELSE {_pg_neutralized('e.phone_number')} END"
+            ),
+            "CASE WHEN e.status = 'ACTIVE' AND e.expires_at <= $2 THEN 'EXPIRED' ELSE e.status END",
+            "e.reason",
+            "e.channel",
+            _pg_text(_pg_neutralized("e.note")),
+            _pg_timestamp("e.requested_at"),
+            _pg_timestamp("e.created_at"),
+            _pg_timestamp("e.expires_at"),
+            _pg_timestamp("e.removed_at"),
+            "e.batch_id",
+            "e.request_uuid",
+            _pg_text(_pg_neutralized("u.email")),
+        ),
+        strict=True,
     )
 )
 
@@ -168,73 +182,73 @@ def csv_text(rows: Iterable[Sequence[str]]) -> str:
     return buffer.getvalue()
 
 
-_CSV_VALUES = operator.itemgetter(*range(len(HEADER)))
-
-
-def _query(status: DncEntryStatus | None, *, after: bool, postgres: bool) -> str:
-    """The chunk query: the first one, or the one that continues after a (created_at, id)."""
-    mark = "$" if postgres else "?"
+def _select(status: DncEntryStatus | None, *, mark: str, after: bool) -> str:
+    """The export's SELECT in `mark`'s placeholders, from the start or after a (created_at, id)."""
     names = {f"p{n}": f"{mark}{n}" for n in range(1, 5)}
     condition = "" if status is None else _STATUS_CONDITIONS[status].format(**names)
-    query = _SELECT.format(
-        status=condition,
-        after=_AFTER.format(**names) if after else "",
-        limit=CHUNK_ROWS,
-        **names,
-    )
-    if postgres:
-        _, _, rest = query.partition("FROM dnc_entry e")
-        query = f"SELECT {_PG_COLUMNS}\nFROM dnc_entry e{rest}"
-    return query
+    after_condition = _AFTER.format(**names) if after else ""
+    return _SELECT.format(status=condition, after=after_condition, **names)
+
+
+def _copy_statement(
+    organization_id: uuid.UUID, status: DncEntryStatus | None
+) -> tuple[str, list[object]]:
+    """PostgreSQL's one query for the whole list, every value as the CSV shows it; its args."""
+    _, _, rest = _select(status, mark="$", after=False).partition("FROM dnc_entry e")
+    return f"SELECT {_PG_COLUMNS}\nFROM dnc_entry e{rest}", [organization_id, utcnow()]
 
 
 async def entry_chunks(
     *, organization_id: uuid.UUID, status: DncEntryStatus | None
 ) -> AsyncIterator[list[tuple[str, ...]]]:
-    """The organization's entries, oldest first, as CSV rows, `CHUNK_ROWS` at a time."""
+    """On SQLite, the organization's entries, oldest first, as CSV rows, `CHUNK_ROWS` at a time."""
     db = connection()
-    postgres = db.schema_generator.DIALECT == "postgres"
-    now = utcnow()
     # SQLite compares the stored ISO text, so the bound is written the way Tortoise writes it.
-    params: list[Any] = (
-        [organization_id, now] if postgres else [str(organization_id), now.isoformat(" ")]
+    params: list[Any] = [str(organization_id), utcnow().isoformat(" ")]
+    first_page, next_page = (
+        _select(status, mark="?", after=after) + f"LIMIT {CHUNK_ROWS}" for after in (False, True)
     )
-    first_page = _query(status, after=False, postgres=postgres)
-    next_page = _query(status, after=True, postgres=postgres)
     cursor: list[Any] = []
     while True:
-        query = next_page if cursor else first_page
-        rows: Sequence[Any]
-        if postgres:
-            _, rows = await db.execute_query(query, params + cursor)
-            chunk = [_CSV_VALUES(row) for row in rows]
-            keys = ("cursor_at", "cursor_id")
-        else:
-            rows = await db.execute_query_dict(query, params + cursor)
-            chunk = [_csv_row(row) for row in rows]
-            keys = ("created_at", "id")
+        rows = await db.execute_query_dict(next_page if cursor else first_page, params + cursor)
         if not rows:
             return
-        yield chunk
+        yield [_csv_row(row) for row in rows]
         if len(rows) < CHUNK_ROWS:
             return
         # The raw stored values, so the next comparison is exactly the one the index orders by.
-        cursor = [rows[-1][keys[0]], rows[-1][keys[1]]]
+        cursor = [rows[-1]["created_at"], rows[-1]["id"]]
 
 
-async def csv_chunks(
+async def _sqlite_csv_chunks(
     *, organization_id: uuid.UUID, status: DncEntryStatus | None
-) -> AsyncIterator[str]:
-    """The whole export as CSV text chunks, the header first."""
-    yield csv_text([HEADER])
+) -> AsyncGenerator[bytes, None]:
+    """SQLite's export, the csv module writing each chunk of rows."""
+    yield csv_text([HEADER]).encode()
     async for rows in entry_chunks(organization_id=organization_id, status=status):
-        yield csv_text(rows)
+        yield csv_text(rows).encode()
+
+
+def csv_chunks(
+    *, organization_id: uuid.UUID, status: DncEntryStatus | None
+) -> AsyncGenerator[bytes, None]:
+    """The whole export as CSV bytes, the header first; closing it early stops the reading."""
+    if is_postgres(connection()):
+        return streamed_csv(*_copy_statement(organization_id, status))
+    return _sqlite_csv_chunks(organization_id=organization_id, status=status)
 
 
 async def write_export(
     *, organization_id: uuid.UUID, status: DncEntryStatus | None, out: IO[str]
 ) -> int:
     """Write the export to `out` (the CLI's file or stdout); returns the number of entries."""
+    if is_postgres(connection()):
+        decoder = codecs.getincrementaldecoder("utf-8")()
+
+        async def write(piece: bytes) -> None:
+            out.write(decoder.decode(piece))
+
+        return await copy_csv(*_copy_statement(organization_id, status), write)
     out.write(csv_text([HEADER]))
     written = 0
     async for rows in entry_chunks(organization_id=organization_id, status=status):
