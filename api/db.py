@@ -163,6 +163,7 @@ def connection() -> BaseDBAsyncClient:
 
 
 def is_postgres(client: BaseDBAsyncClient) -> bool:
+    """Whether `client` speaks PostgreSQL (else SQLite): hand-written SQL differs a little."""
     return bool(client.schema_generator.DIALECT == "postgres")
 
 

@@ -66,10 +66,11 @@ _Plan = list[tuple[str, _Read | None, FieldDetailsList]]
 
 
 def _plain(field: GraphQLField) -> StrawberryField | None:
+    """The strawberry field behind `field` when strawberry itself resolves it by a plain read
+    (it marks those resolvers `_is_default`: no resolver, extension or exception handler)."""
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if isinstance(definition, StrawberryField) and definition.is_basic_field and not field.args:
-        return definition
-    return None
+    plain = getattr(field.resolve, "_is_default", False) and not field.args
+    return definition if plain and isinstance(definition, StrawberryField) else None
 
 
 def _unwrapped(field_type: GraphQLOutputType) -> tuple[bool, GraphQLOutputType]:
@@ -122,6 +123,9 @@ def _typename(parent_type: GraphQLObjectType) -> _Read:
     return _Read(lambda _source, _attribute: name, "", True, GraphQLString, None, False)
 
 
+_STRING_LISTS = {"[String!]", "[String!]!"}
+
+
 def _string_lists(document: DocumentNode, raw: dict[str, Any] | None) -> dict[str, list[str]]:
     """The variables declared `[String!]` (or `[String!]!`) everywhere in `document` whose
     value is a list of strings: their coerced value is that very list."""
@@ -140,9 +144,6 @@ def _string_lists(document: DocumentNode, raw: dict[str, Any] | None) -> dict[st
         and type(value) is list
         and set(map(type, value)) <= {str}  # the check graphql-core's String makes, in C
     }
-
-
-_STRING_LISTS = {"[String!]", "[String!]!"}
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -192,6 +193,15 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         # (kept alive by the plans above).
         self._sub_plans: dict[int, _Plan] = {}
 
+    def build_per_event_executor(self, payload: Any) -> GraphQLExecutor[Any]:
+        """A subscription event's executor, with plans of its own: graphql-core collects each
+        event's fields afresh, so shared plans would grow with every event of a socket."""
+        executor = super().build_per_event_executor(payload)
+        assert isinstance(executor, Executor)
+        executor._plans = {}
+        executor._sub_plans = {}
+        return executor
+
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> _Plan:
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None:
@@ -228,8 +238,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         self, object_type: GraphQLObjectType | None, details: FieldDetailsList, source: Any
     ) -> Any:
         """An object's sub-selection, all of it plain and clean, or _MISSING."""
-        if source is None or isinstance(source, Exception):
-            return _MISSING
+        if source is None or isinstance(source, Exception) or self.is_awaitable(source):
+            return _MISSING  # an awaitable must be awaited, even for `{ __typename }`
         plan = self._sub_plans.get(id(details))
         if plan is None:
             assert object_type is not None

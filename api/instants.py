@@ -17,19 +17,20 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
+def as_utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
+        return instant.astimezone(UTC)
     except OverflowError:
-        raise OutOfRange(f"{moment.isoformat()} is out of range") from None
+        raise OutOfRange(f"{instant.isoformat()} is out of range") from None
 
 
 def moment(value: object) -> datetime:
-    """A stored instant: PostgreSQL and the ORM give a datetime, raw SQLite its ISO text."""
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    """A stored instant, in UTC: PostgreSQL and the ORM give a datetime, raw SQLite its text."""
+    return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
 
 
 def optional_moment(value: object) -> datetime | None:
+    """`moment`, for a column that may be null."""
     return None if value is None else moment(value)

@@ -21,7 +21,7 @@ from api.db import is_unavailable
 from api.dnc.mutations import DncMutation
 from api.dnc.queries import DncQuery
 from api.dnc.subscriptions import DncSubscription
-from api.document_cache import DocumentCache
+from api.documents import Documents
 from api.errors import (
     BAD_USER_INPUT,
     GRAPHQL_PARSE_FAILED,
@@ -125,7 +125,7 @@ def build_schema(settings: Settings | None = None) -> Schema:
         rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
         OperationMetrics,
-        partial(DocumentCache, max_tokens=settings.max_query_tokens, rules=tuple(rules)),
+        partial(Documents, max_tokens=settings.max_query_tokens, rules=tuple(rules)),
         MaskUnexpectedErrors,
     ]
     return Schema(

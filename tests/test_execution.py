@@ -58,6 +58,17 @@ class Later:
         return _leaf_later().__await__()
 
 
+async def _failing_load() -> Leaf:
+    raise ValueError("the loader failed")
+
+
+class Broken:
+    """An awaitable attribute whose load fails (a database outage, say)."""
+
+    def __await__(self) -> Any:
+        return _failing_load().__await__()
+
+
 def _item(n: int, **changes: Any) -> Item:
     leaf = Leaf(id=strawberry.ID(f"l{n}"), name=f"leaf {n}", color=Color.RED)
     values: dict[str, Any] = {
@@ -167,6 +178,15 @@ async def test_resolvers_and_awaitable_attributes_mix_with_plain_fields() -> Non
     result = await _both("{ laterItems { id computed broken leaf { id name } title } }")
     assert result["data"]["laterItems"][1]["leaf"] == {"id": "later", "name": "loaded"}
     assert len(result["errors"]) == 12  # every `broken`, nulled where it stands
+
+
+async def test_an_awaitable_attribute_is_awaited_even_for_its_typename_alone() -> None:
+    ITEMS[1] = _item(1, leaf=Later())
+    ITEMS[2] = _item(2, leaf=Broken())
+    result = await _both("{ items { leaf { __typename } } }")
+    assert result["data"]["items"][1]["leaf"] == {"__typename": "Leaf"}
+    assert result["data"]["items"][2]["leaf"] is None
+    assert [error["path"] for error in result["errors"]] == [["items", 2, "leaf"]]
 
 
 async def test_lists_of_strings_are_taken_as_given() -> None:

@@ -868,6 +868,19 @@ async def test_check_of_an_empty_list(gql: GraphQLClient, settings: Settings) ->
     assert await check(gql, tenant.member_token, []) == {"blocked": [], "invalid": [], "checked": 0}
 
 
+async def test_inputs_echoed_back_may_hold_what_utf_8_cannot(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    """JSON can carry a lone surrogate; dncCheck echoes its input, so the answer must too."""
+    tenant = await make_tenant(settings)
+    lone = "+1212555\ud800"
+    assert await check(gql, tenant.member_token, [lone, "12125550100"]) == {
+        "blocked": [],
+        "invalid": [lone],
+        "checked": 2,
+    }
+
+
 async def test_check_of_100_000_numbers_in_one_request(
     gql: GraphQLClient, settings: Settings
 ) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import strawberry
 
-from api.db import Statement, connection, is_postgres
+from api.db import Statement, as_uuid, connection, is_postgres
 from api.dnc.phone import MAX_INPUT_LENGTH
 from api.dnc.types import ENTRY_COLUMNS, DncEntry
 from api.errors import BadUserInput
@@ -28,7 +28,9 @@ from api.platform.types import Batch, CallRecord, User
 from models import DncChannel, DncEntryStatus, DncReason, UserRole
 
 _COLUMNS = ", ".join(f"e.{name}" for name in ENTRY_COLUMNS)
-_RELATED_COLUMNS = """,
+# The related columns, and the JOINs (scoped to the organization, as the loaders are) that
+# give them.
+_WITH_RELATED = """,
        b.id AS b_id, b.name AS b_name,
        c.id AS c_id, c.request_uuid AS c_request_uuid, c.phone_number AS c_phone_number,
        c.recording_url AS c_recording_url, c.transcription AS c_transcription,
@@ -106,7 +108,8 @@ async def list_entries(
     Keyset, not OFFSET: a deep page costs what the first one does.
     """
     now = utcnow()
-    sql = Statement(is_postgres(connection()))
+    client = connection()
+    sql = Statement(is_postgres(client))
     organization = sql(organization_id)
     conditions = _where(sql, organization, where, now)
     if after is not None:
@@ -115,36 +118,38 @@ async def list_entries(
         # the OR, PostgreSQL scans (and filters out) every newer row, an OFFSET in disguise.
         conditions += f" AND e.created_at <= {at} AND (e.created_at < {at} OR e.id < {last})"
     text = (
-        f"SELECT {_COLUMNS}{_RELATED_COLUMNS.format(org=organization)}\n"
+        f"SELECT {_COLUMNS}{_WITH_RELATED.format(org=organization)}\n"
         f"WHERE {conditions}\nORDER BY e.created_at DESC, e.id DESC LIMIT {sql(first + 1)}"
     )
-    _, rows = await connection().execute_query(text, sql.params)
+    _, rows = await client.execute_query(text, sql.params)
     entries = [_entry(row, now) for row in rows[:first]]
-    positions = [Position(moment(row["created_at"]), _uuid(row["id"])) for row in rows[:first]]
+    positions = [Position(moment(row["created_at"]), as_uuid(row["id"])) for row in rows[:first]]
     return EntryPage(entries, positions, has_next_page=len(rows) > first)
 
 
-async def active_entry(*, organization_id: uuid.UUID, phone_number: str) -> DncEntry | None:
+async def read_active_entry(*, organization_id: uuid.UUID, phone_number: str) -> DncEntry | None:
     """The organization's ACTIVE entry for an E.164 number (the one that blocks calls)."""
     now = utcnow()
-    sql = Statement(is_postgres(connection()))
+    client = connection()
+    sql = Statement(is_postgres(client))
     organization = sql(organization_id)
     status = _status(sql, DncEntryStatus.ACTIVE, now)
     text = (
-        f"SELECT {_COLUMNS}{_RELATED_COLUMNS.format(org=organization)}\n"
+        f"SELECT {_COLUMNS}{_WITH_RELATED.format(org=organization)}\n"
         f"WHERE e.organization_id = {organization} AND e.phone_number = {sql(phone_number)}"
         f" AND {status} LIMIT 1"
     )
-    _, rows = await connection().execute_query(text, sql.params)
+    _, rows = await client.execute_query(text, sql.params)
     return _entry(rows[0], now) if rows else None
 
 
 async def count_entries(*, organization_id: uuid.UUID, where: EntryFilter) -> int:
     """How many entries match `where` in all (a full count: asked for only when needed)."""
-    sql = Statement(is_postgres(connection()))
+    client = connection()
+    sql = Statement(is_postgres(client))
     conditions = _where(sql, sql(organization_id), where, utcnow())
     text = f"SELECT count(*) AS n FROM dnc_entry e WHERE {conditions}"  # noqa: S608
-    _, rows = await connection().execute_query(text, sql.params)
+    _, rows = await client.execute_query(text, sql.params)
     return int(rows[0]["n"])
 
 
@@ -157,10 +162,6 @@ def _entry(row: Mapping[str, Any], now: datetime) -> DncEntry:
         batch=_batch(row),
         call_record=_call_record(row),
     )
-
-
-def _uuid(value: object) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _id(value: object) -> strawberry.ID:
@@ -176,7 +177,7 @@ def _call_record(row: Mapping[str, Any]) -> CallRecord | None:
         return None
     return CallRecord(
         id=_id(row["c_id"]),
-        request_uuid=_uuid(row["c_request_uuid"]),
+        request_uuid=as_uuid(row["c_request_uuid"]),
         phone_number=row["c_phone_number"],
         recording_url=row["c_recording_url"],
         transcription=row["c_transcription"],

@@ -11,7 +11,7 @@ import strawberry
 from api.context import Info
 from api.db import as_uuid
 from api.dnc import events, lookup, service
-from api.dnc.entry_reads import EntryFilter, active_entry, count_entries, list_entries
+from api.dnc.entry_reads import EntryFilter, count_entries, list_entries, read_active_entry
 from api.dnc.errors import ValidationFailed
 from api.dnc.event_types import DncAuditFilter, DncEvent, DncEventConnection, DncEventEdge
 from api.dnc.state import expire_due
@@ -80,7 +80,7 @@ class DncQuery:
         page = await list_entries(
             organization_id=viewer.organization_id, where=where, first=size, after=position
         )
-        cursors = [encode_cursor(at) for at in page.positions]
+        cursors = [encode_cursor(position) for position in page.positions]
         return DncEntryConnection(
             edges=[
                 DncEntryEdge(cursor=edge_cursor, node=entry)
@@ -105,7 +105,7 @@ class DncQuery:
     ) -> DncEntry | None:
         number = _phone_number(phone_number)
         viewer = await info.context.viewer()
-        return await active_entry(organization_id=viewer.organization_id, phone_number=number)
+        return await read_active_entry(organization_id=viewer.organization_id, phone_number=number)
 
     @strawberry.field(
         description="Scrub a list of numbers (100,000 and more, passed as a variable).",

@@ -34,10 +34,6 @@ ENTRY_COLUMNS = (
     "status",
     "removed_at",
     "removal_reason",
-    "added_by_id",
-    "batch_id",
-    "call_record_id",
-    "removed_by_id",
 )
 
 T = TypeVar("T")

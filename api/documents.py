@@ -42,7 +42,10 @@ def _validate(
     return validate_document(schema, document, rules)
 
 
-class DocumentCache(SchemaExtension):
+class Documents(SchemaExtension):
+    """The token limit, the validation rules (depth, aliases, introspection when off) and the
+    one-operation rule, applied to every document; parse and validation cached per text."""
+
     def __init__(self, *, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]) -> None:
         self.max_tokens = max_tokens
         self.rules = rules  # made once per schema, so a document's validation can be cached
