@@ -184,7 +184,8 @@ class DncMutation:
                 AddManyItem(
                     phone_number=item.phone_number,
                     status=item.status,
-                    entry=DncEntry.from_model(item.entry, loaders) if item.entry else None,
+                    row=item.entry,
+                    loaders=loaders,
                     message=item.message,
                 )
                 for item in outcome.items
