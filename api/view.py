@@ -103,7 +103,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 self.slots.give_back(context.connection_slot)
 
     def encode_json(self, data: object) -> str:
-        """Answers encoded by orjson: a page of 50 entries costs a fifth of what `json` takes.
+        """Answers encoded by orjson, several times faster than `json` on a page of entries.
 
         Text, not bytes: strawberry sends bytes over a websocket as binary frames. A lone
         surrogate (a caller's input echoed back, as dncCheck does) is escaped by `json`, as
