@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -169,14 +169,18 @@ def is_postgres(client: BaseDBAsyncClient) -> bool:
 
 @dataclass
 class Statement:
-    """Parameters of a hand-written statement, with the placeholders of its dialect.
+    """A hand-written statement's parameters, with the placeholders of `client`'s dialect.
 
-    For the hot reads, where building the query through the ORM costs more than running it.
-    Placeholders are numbered on both dialects, so one may be used more than once.
+    For the hot reads (every request's user, every add's call), where building the query
+    through the ORM costs more than running it. Placeholders are numbered on both dialects,
+    so one may be used more than once.
     """
 
-    postgres: bool
+    client: BaseDBAsyncClient
     params: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.postgres = is_postgres(self.client)
 
     def __call__(self, value: object) -> str:
         """The placeholder of a new parameter (SQLite stores ids as text)."""
@@ -184,6 +188,11 @@ class Statement:
             value = str(value)
         self.params.append(value)
         return f"${len(self.params)}" if self.postgres else f"?{len(self.params)}"
+
+    async def rows(self, text: str) -> Sequence[Mapping[str, Any]]:
+        """Run `text`, written with this statement's placeholders; its rows by column name."""
+        _, rows = await self.client.execute_query(text, self.params)
+        return rows
 
 
 PING_SECONDS = 2.0

@@ -18,7 +18,7 @@ from typing import Any
 
 import strawberry
 
-from api.db import Statement, as_uuid, connection, is_postgres
+from api.db import Statement, as_uuid, connection
 from api.dnc.phone import MAX_INPUT_LENGTH
 from api.dnc.types import ENTRY_COLUMNS, DncEntry
 from api.errors import BadUserInput
@@ -108,8 +108,7 @@ async def list_entries(
     Keyset, not OFFSET: a deep page costs what the first one does.
     """
     now = utcnow()
-    client = connection()
-    sql = Statement(is_postgres(client))
+    sql = Statement(connection())
     organization = sql(organization_id)
     conditions = _where(sql, organization, where, now)
     if after is not None:
@@ -121,7 +120,7 @@ async def list_entries(
         f"SELECT {_COLUMNS}{_WITH_RELATED.format(org=organization)}\n"
         f"WHERE {conditions}\nORDER BY e.created_at DESC, e.id DESC LIMIT {sql(first + 1)}"
     )
-    _, rows = await client.execute_query(text, sql.params)
+    rows = await sql.rows(text)
     entries = [_entry(row, now) for row in rows[:first]]
     positions = [Position(moment(row["created_at"]), as_uuid(row["id"])) for row in rows[:first]]
     return EntryPage(entries, positions, has_next_page=len(rows) > first)
@@ -130,8 +129,7 @@ async def list_entries(
 async def read_active_entry(*, organization_id: uuid.UUID, phone_number: str) -> DncEntry | None:
     """The organization's ACTIVE entry for an E.164 number (the one that blocks calls)."""
     now = utcnow()
-    client = connection()
-    sql = Statement(is_postgres(client))
+    sql = Statement(connection())
     organization = sql(organization_id)
     status = _status(sql, DncEntryStatus.ACTIVE, now)
     text = (
@@ -139,17 +137,16 @@ async def read_active_entry(*, organization_id: uuid.UUID, phone_number: str) ->
         f"WHERE e.organization_id = {organization} AND e.phone_number = {sql(phone_number)}"
         f" AND {status} LIMIT 1"
     )
-    _, rows = await client.execute_query(text, sql.params)
+    rows = await sql.rows(text)
     return _entry(rows[0], now) if rows else None
 
 
 async def count_entries(*, organization_id: uuid.UUID, where: EntryFilter) -> int:
     """How many entries match `where` in all (a full count: asked for only when needed)."""
-    client = connection()
-    sql = Statement(is_postgres(client))
+    sql = Statement(connection())
     conditions = _where(sql, sql(organization_id), where, utcnow())
     text = f"SELECT count(*) AS n FROM dnc_entry e WHERE {conditions}"  # noqa: S608
-    _, rows = await client.execute_query(text, sql.params)
+    rows = await sql.rows(text)
     return int(rows[0]["n"])
 
 

@@ -16,7 +16,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.functions import Count
 
-from api.db import Statement, connection, is_postgres, new_row
+from api.db import Statement, connection, new_row
 from api.instants import utcnow
 from api.mail.messages import EmailMessage
 from models import EmailOutbox, OutboxStatus, UserRole
@@ -90,13 +90,10 @@ async def enqueue_for_admins(
     now: datetime,
 ) -> int:
     """One row per active ADMIN of the organization, so one refused address holds back no other."""
-    sql = Statement(is_postgres(conn))
-    # Every add asks this: written by hand, as building it through the ORM costs more than
-    # running it.
-    _, admins = await conn.execute_query(
+    sql = Statement(conn)
+    admins = await sql.rows(
         f"SELECT email FROM app_user WHERE organization_id = {sql(organization_id)}"  # noqa: S608
-        f" AND role = {sql(UserRole.ADMIN.value)} AND active = {sql(True)}",
-        sql.params,
+        f" AND role = {sql(UserRole.ADMIN.value)} AND active = {sql(True)}"
     )
     return await enqueue(
         conn=conn,
