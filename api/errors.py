@@ -41,19 +41,29 @@ def is_expected(error: GraphQLError) -> bool:
     return bool(error.extensions and error.extensions.get("code"))
 
 
-class MaskUnexpectedErrors(MaskErrors):
+def masked(error: GraphQLError) -> GraphQLError:
+    """An unexpected error as clients see it: a fixed message and code, no details."""
+    unavailable = is_unavailable(error.original_error)
+    return GraphQLError(
+        message=UNAVAILABLE_MESSAGE if unavailable else MASKED_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": SERVICE_UNAVAILABLE if unavailable else INTERNAL_SERVER_ERROR},
+    )
+
+
+def mask_unexpected(errors: list[GraphQLError]) -> list[GraphQLError]:
     """Hide the message of any unexpected error; the log keeps it under the request id."""
+    return [error if is_expected(error) else masked(error) for error in errors]
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """`mask_unexpected` for the operations of a socket (strawberry runs those itself)."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        unavailable = is_unavailable(error.original_error)
-        return GraphQLError(
-            message=UNAVAILABLE_MESSAGE if unavailable else MASKED_MESSAGE,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": SERVICE_UNAVAILABLE if unavailable else INTERNAL_SERVER_ERROR},
-        )
+        return masked(error)

@@ -14,8 +14,9 @@ short path only ever reads attributes, so reading them again costs nothing but t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -31,16 +32,19 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     GraphQLString,
+    ListTypeNode,
+    NamedTypeNode,
+    NonNullTypeNode,
     OperationDefinitionNode,
+    TypeNode,
     Undefined,
     is_leaf_type,
-    print_ast,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import Executor as GraphQLExecutor
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 _MISSING: Any = object()
@@ -58,6 +62,8 @@ class _Read:
     object_type: GraphQLObjectType | None
     in_list: bool  # a list of those (whose items are never null)
     text: bool = False  # String or ID: a str is its own output
+    enum: type | None = None  # a strawberry enum's class: its members' names are below
+    names: Mapping[Any, str] | None = None
 
 
 # What each field of each type needs (or None: graphql-core's), worked out once per process.
@@ -107,6 +113,7 @@ def _read(field: GraphQLField) -> _Read | None:
         return None  # interfaces and unions resolve their type: graphql-core's business
     if in_list and leaf is not None:
         return None  # lists of scalars are rare and cheap: not worth a case
+    enum, names = _enum_names(leaf)
     return _Read(
         definition.default_resolver,
         definition.python_name,
@@ -115,7 +122,21 @@ def _read(field: GraphQLField) -> _Read | None:
         object_type,
         in_list,
         text=leaf in (GraphQLString, GraphQLID),
+        enum=enum,
+        names=names,
     )
+
+
+def _enum_names(leaf: GraphQLLeafType | None) -> tuple[type | None, dict[Any, str] | None]:
+    """A strawberry enum's members and the names it outputs for them (the first name whose
+    value equals the member's, as its `coerce_output_value` finds by a walk through them)."""
+    if not isinstance(leaf, CustomGraphQLEnumType):
+        return None, None
+    names: dict[Any, str] = {}
+    members: Iterable[Enum] = leaf.wrapped_cls
+    for member in members:
+        names[member] = next(n for n, v in leaf.values.items() if v.value == member.value)
+    return leaf.wrapped_cls, names
 
 
 def _typename(parent_type: GraphQLObjectType) -> _Read:
@@ -123,24 +144,32 @@ def _typename(parent_type: GraphQLObjectType) -> _Read:
     return _Read(lambda _source, _attribute: name, "", True, GraphQLString, None, False)
 
 
-_STRING_LISTS = {"[String!]", "[String!]!"}
+def _is_string_list(node: TypeNode) -> bool:
+    """Whether a variable's declared type is `[String!]` or `[String!]!`."""
+    if isinstance(node, NonNullTypeNode):
+        node = node.type
+    if not isinstance(node, ListTypeNode) or not isinstance(node.type, NonNullTypeNode):
+        return False
+    item = node.type.type
+    return isinstance(item, NamedTypeNode) and item.name.value == "String"
 
 
 def _string_lists(document: DocumentNode, raw: dict[str, Any] | None) -> dict[str, list[str]]:
     """The variables declared `[String!]` (or `[String!]!`) everywhere in `document` whose
     value is a list of strings: their coerced value is that very list."""
-    if not raw:
+    if not raw or not any(type(value) is list for value in raw.values()):
         return {}
-    types: dict[str, set[str]] = {}
+    string_lists: dict[str, bool] = {}
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
             for variable in definition.variable_definitions or ():
-                types.setdefault(variable.variable.name.value, set()).add(print_ast(variable.type))
+                name = variable.variable.name.value
+                declared = _is_string_list(variable.type)
+                string_lists[name] = string_lists.get(name, True) and declared
     return {
         name: value
         for name, value in raw.items()
-        if name in types
-        and types[name] <= _STRING_LISTS
+        if string_lists.get(name)
         and type(value) is list
         and set(map(type, value)) <= {str}  # the check graphql-core's String makes, in C
     }
@@ -223,6 +252,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             if read.leaf is not None:
                 if read.text and type(value) is str:
                     return value  # what String and ID make of a str
+                if read.names is not None and type(value) is read.enum:
+                    return read.names[value]
                 coerced = read.leaf.coerce_output_value(value)
                 return _MISSING if coerced is None or coerced is Undefined else coerced
             if not read.in_list:
@@ -247,13 +278,21 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             plan = self._plan(object_type, grouped_field_set)
             self._sub_plans[id(details)] = plan
         result: dict[str, Any] = {}
-        for name, field, field_details in plan:
-            if field is None:
-                return _MISSING
-            value = self._value(field, field_details, source)
-            if value is _MISSING:
-                return _MISSING
-            result[name] = value
+        try:
+            for name, field, field_details in plan:
+                if field is None:
+                    return _MISSING
+                if field.text:  # most fields of a page: read and done, without a call
+                    value = field.read(source, field.attribute)
+                    if type(value) is str or (value is None and not field.non_null):
+                        result[name] = value
+                        continue
+                value = self._value(field, field_details, source)
+                if value is _MISSING:
+                    return _MISSING
+                result[name] = value
+        except Exception:
+            return _MISSING  # graphql-core meets it again and reports it
         return result
 
     def execute_fields(

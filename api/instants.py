@@ -18,6 +18,8 @@ def utcnow() -> datetime:
 
 
 def as_utc(instant: datetime) -> datetime:
+    if instant.tzinfo is UTC:
+        return instant  # as PostgreSQL's rows come: a page holds hundreds
     if instant.tzinfo is None:
         return instant.replace(tzinfo=UTC)
     try:

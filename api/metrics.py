@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 
 from graphql import DocumentNode, FieldNode, GraphQLSchema, OperationDefinitionNode
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
@@ -66,21 +66,42 @@ def _root_fields(schema: GraphQLSchema) -> frozenset[str]:
     return frozenset(names | {"__schema", "__type", "__typename"})
 
 
+def observe_operation(
+    schema: GraphQLSchema,
+    document: DocumentNode | None,
+    operation_name: str | None,
+    *,
+    failed: bool,
+    seconds: float,
+) -> None:
+    """Count and time one operation by its root fields and outcome."""
+    name = _operation_label(document, operation_name, _root_fields(schema))
+    requests, latency = _series(name, "error" if failed else "ok")
+    requests.inc()
+    latency.observe(seconds)
+
+
+@lru_cache(maxsize=1024)
+def _series(operation: str, outcome: str) -> tuple[Counter, Histogram]:
+    """The series of one label set (looking them up takes a lock and a few checks)."""
+    requests = GRAPHQL_REQUESTS.labels(operation=operation, outcome=outcome)
+    return requests, GRAPHQL_LATENCY.labels(operation=operation)
+
+
 class OperationMetrics(SchemaExtension):
-    """Count and time every operation by its root fields and outcome."""
+    """`observe_operation` for the operations of a socket (strawberry runs those itself)."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
         context = self.execution_context
-        known = _root_fields(context.schema._schema)
-        name = _operation_label(context.graphql_document, context.operation_name, known)
-        result = context.result
-        outcome = (
-            "error" if getattr(result, "errors", None) or context.pre_execution_errors else "ok"
+        observe_operation(
+            context.schema._schema,
+            context.graphql_document,
+            context.operation_name,
+            failed=bool(getattr(context.result, "errors", None) or context.pre_execution_errors),
+            seconds=time.perf_counter() - started,
         )
-        GRAPHQL_REQUESTS.labels(operation=name, outcome=outcome).inc()
-        GRAPHQL_LATENCY.labels(operation=name).observe(time.perf_counter() - started)
 
 
 async def metrics_endpoint(request: Request) -> Response:

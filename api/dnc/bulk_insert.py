@@ -1,4 +1,4 @@
-"""New entries and events in bulk: on PostgreSQL one statement per table, whatever the count.
+"""New entries and events: on PostgreSQL one statement per table, whatever the count.
 
 Tortoise's bulk_create sends one Execute per row on PostgreSQL (asyncpg's executemany);
 `INSERT ... SELECT FROM unnest(one array per column)` is a single round trip and a single
@@ -15,10 +15,12 @@ SQLITE_BATCH = 1000  # rows per INSERT on SQLite
 
 _ENTRIES = """
 INSERT INTO dnc_entry (id, organization_id, phone_number, reason, note, added_by_id,
-                       created_at, channel, requested_at, expires_at, status)
+                       created_at, channel, requested_at, expires_at, status, batch_id,
+                       call_record_id, request_uuid, recording_url, transcription)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::uuid[],
                      $7::timestamptz[], $8::text[], $9::timestamptz[], $10::timestamptz[],
-                     $11::text[])
+                     $11::text[], $12::uuid[], $13::uuid[], $14::uuid[], $15::text[],
+                     $16::text[])
 """
 _EVENTS = """
 INSERT INTO dnc_event (id, organization_id, entry_id, phone_number, action, at, actor_id,
@@ -34,7 +36,7 @@ def _value(member: object) -> str | None:
 
 
 async def insert_entries(conn: BaseDBAsyncClient, rows: list[DncEntry]) -> None:
-    """Insert new ACTIVE entries (no call evidence: bulk additions have none)."""
+    """Insert new ACTIVE entries."""
     if conn.schema_generator.DIALECT != "postgres":
         await DncEntry.bulk_create(rows, batch_size=SQLITE_BATCH, using_db=conn)
         return
@@ -52,6 +54,11 @@ async def insert_entries(conn: BaseDBAsyncClient, rows: list[DncEntry]) -> None:
             [row.requested_at for row in rows],
             [row.expires_at for row in rows],
             [DncEntryStatus.ACTIVE.value] * len(rows),
+            [row.batch_id for row in rows],
+            [row.call_record_id for row in rows],
+            [row.request_uuid for row in rows],
+            [row.recording_url for row in rows],
+            [row.transcription for row in rows],
         ],
     )
 

@@ -20,7 +20,7 @@ import strawberry
 
 from api.db import Statement, as_uuid, connection
 from api.dnc.phone import MAX_INPUT_LENGTH
-from api.dnc.types import ENTRY_COLUMNS, DncEntry
+from api.dnc.types import ENTRY_COLUMNS, DncEntry, member
 from api.errors import BadUserInput
 from api.instants import as_utc, moment, optional_moment, utcnow
 from api.pagination import Position, bound
@@ -190,6 +190,6 @@ def _user(row: Mapping[str, Any], alias: str) -> User | None:
         id=_id(row[f"{alias}_id"]),
         email=row[f"{alias}_email"],
         name=row[f"{alias}_name"],
-        role=UserRole(row[f"{alias}_role"]),
+        role=member(UserRole, row[f"{alias}_role"]),
         active=bool(row[f"{alias}_active"]),
     )

@@ -10,7 +10,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from api.auth import Viewer
-from api.db import Statement, as_uuid, atomic, connection
+from api.db import Statement, as_uuid, atomic, connection, new_row
+from api.dnc.bulk_insert import insert_entries, insert_events
 from api.dnc.errors import AlreadyOnDnc, ErrorCode, NotFound, ValidationFailed
 from api.dnc.events import record
 from api.dnc.phone import InvalidPhoneNumber, normalize_phone_number
@@ -93,7 +94,8 @@ def _parse_uuid(raw: str) -> uuid.UUID | None:
 
 @dataclass(frozen=True)
 class Call:
-    """What an addition copies from its call, its batch and the batch's organization."""
+    """What an addition copies from its call, its batch and the batch's organization, and
+    whether the number has an entry stored as ACTIVE (perhaps past its expiry)."""
 
     id: uuid.UUID
     request_uuid: uuid.UUID
@@ -103,11 +105,16 @@ class Call:
     batch_id: uuid.UUID
     batch_name: str | None
     organization_name: str
+    listed: bool
+    listed_until: datetime | None
 
 
-async def _call_of(organization_id: uuid.UUID, batch_id: str, request_uuid: uuid.UUID) -> Call:
-    """The call record, with its batch, the batch's owner and organization, in one query
-    when all are there; else the contract's first error among batch, owner, call record."""
+async def _call_of(
+    organization_id: uuid.UUID, batch_id: str, request_uuid: uuid.UUID, number: str
+) -> Call:
+    """The call record, with its batch, the batch's owner and organization, and the number's
+    stored ACTIVE entry, in one query when all are there; else the contract's first error
+    among batch, owner, call record."""
     batch_uuid = _parse_uuid(batch_id)
     if batch_uuid is None:
         raise NotFound(ErrorCode.BATCH_NOT_FOUND, "Batch not found.")
@@ -115,10 +122,13 @@ async def _call_of(organization_id: uuid.UUID, batch_id: str, request_uuid: uuid
     organization = sql(organization_id)
     rows = await sql.rows(
         "SELECT c.id, c.request_uuid, c.recording_url, c.transcription, c.called_at,"  # noqa: S608
-        " b.name AS batch_name, o.name AS organization_name"
+        " b.name AS batch_name, o.name AS organization_name,"
+        " e.id AS listed_id, e.expires_at AS listed_until"
         " FROM call_record c JOIN batch b ON b.id = c.batch_id"
         " JOIN organization o ON o.id = b.organization_id"
         " JOIN app_user u ON u.id = b.owner_id"
+        " LEFT JOIN dnc_entry e ON e.organization_id = b.organization_id"
+        f" AND e.phone_number = {sql(number)} AND e.status = {sql(DncEntryStatus.ACTIVE.value)}"
         f" WHERE c.batch_id = {sql(batch_uuid)} AND c.request_uuid = {sql(request_uuid)}"
         f" AND b.organization_id = {organization} AND u.organization_id = {organization}"
         " LIMIT 1"
@@ -134,6 +144,8 @@ async def _call_of(organization_id: uuid.UUID, batch_id: str, request_uuid: uuid
             batch_id=batch_uuid,
             batch_name=row["batch_name"],
             organization_name=row["organization_name"],
+            listed=row["listed_id"] is not None,
+            listed_until=optional_moment(row["listed_until"]),
         )
     batch = await Batch.get_or_none(id=batch_uuid, organization_id=organization_id)
     if batch is None:
@@ -170,15 +182,13 @@ async def add_to_dnc(
     stored_note = check_note(note)
     expires_at = check_expires_at(expires_at, utcnow())
     organization_id = viewer.organization_id
-    call = await _call_of(organization_id, batch_id, request_uuid)
-    existing = await DncEntry.filter(
-        organization_id=organization_id, phone_number=number, status=DncEntryStatus.ACTIVE
-    ).first()
-    if existing is not None and (
-        status_at(DncEntryStatus(existing.status), existing.expires_at, utcnow())
-        is DncEntryStatus.ACTIVE
+    call = await _call_of(organization_id, batch_id, request_uuid, number)
+    if call.listed and status_at(DncEntryStatus.ACTIVE, call.listed_until, utcnow()) is (
+        DncEntryStatus.ACTIVE
     ):
-        raise AlreadyOnDnc(existing)
+        existing = await active_entry(organization_id=organization_id, phone_number=number)
+        if existing is not None:  # else removed a moment ago: the unique index decides
+            raise AlreadyOnDnc(existing)
 
     async def write(conn: BaseDBAsyncClient) -> tuple[DncEntry, list[DncEvent], DncEvent]:
         # The time is read after the duplicate check, so a removal that committed before
@@ -188,10 +198,11 @@ async def add_to_dnc(
             await expire_stale(
                 conn, now=now, organization_id=organization_id, phone_numbers=[number]
             )
-            if existing is not None  # ACTIVE but past its expiresAt: stored as EXPIRED now
+            if call.listed  # ACTIVE but past its expiresAt: stored as EXPIRED now
             else []
         )
-        entry = await DncEntry.create(
+        entry = new_row(
+            DncEntry,
             id=uuid.uuid4(),
             organization_id=organization_id,
             phone_number=number,
@@ -207,7 +218,6 @@ async def add_to_dnc(
             channel=DncChannel.VOICE_CALL,
             requested_at=call.called_at or now,
             expires_at=expires_at,
-            using_db=conn,
         )
         added = record(
             entry=entry,
@@ -217,7 +227,8 @@ async def add_to_dnc(
             channel=DncChannel.VOICE_CALL,
             reason=reason.value if reason else None,
         )
-        await added.save(using_db=conn)
+        await insert_entries(conn, [entry])
+        await insert_events(conn, [added])
         notice = DncAddedNotice(
             organization_name=call.organization_name,
             phone_number=number,

@@ -91,15 +91,28 @@ async def enqueue_for_admins(
 ) -> int:
     """One row per active ADMIN of the organization, so one refused address holds back no other."""
     sql = Statement(conn)
-    admins = await sql.rows(
-        f"SELECT email FROM app_user WHERE organization_id = {sql(organization_id)}"  # noqa: S608
+    organization = sql(organization_id)
+    admins = (
+        f"SELECT DISTINCT email FROM app_user WHERE organization_id = {organization}"  # noqa: S608
         f" AND role = {sql(UserRole.ADMIN.value)} AND active = {sql(True)}"
     )
+    if sql.postgres:
+        # The rows written as the admins are read: one statement, not two.
+        at = sql(now)
+        written = await sql.rows(
+            "INSERT INTO email_outbox (id, organization_id, dnc_entry_id, recipient, subject,"  # noqa: S608
+            " body_text, body_html, status, attempts, next_attempt_at, created_at)"
+            f" SELECT gen_random_uuid(), {organization}, {sql(dnc_entry_id)}, email,"
+            f" {sql(message.subject)}, {sql(message.text)}, {sql(message.html)},"
+            f" {sql(OutboxStatus.PENDING.value)}, 0, {at}, {at} FROM ({admins}) AS admin"
+            " RETURNING id"
+        )
+        return len(written)
     return await enqueue(
         conn=conn,
         organization_id=organization_id,
         dnc_entry_id=dnc_entry_id,
-        recipients=sorted({str(row["email"]) for row in admins}),
+        recipients=sorted(str(row["email"]) for row in await sql.rows(admins)),
         message=message,
         now=now,
     )
