@@ -8,10 +8,10 @@ import re
 import uuid
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUEST_ID_HEADER = "x-request-id"
+REQUEST_IDREQUEST_ID_HEADER = b"x-request-id"  # as ASGI spells header names: lower-case bytes
+REQUEST_ID_HEADER = b"x-request-id"  # as ASGI spells header names: lower-case bytes
 _SANE = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -24,13 +24,16 @@ class RequestIdMiddleware:
         if scope["type"] not in {"http", "websocket"}:
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        sent = next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), b"")
+        given = sent.decode("latin-1")
         rid = given if _SANE.fullmatch(given) else uuid.uuid4().hex
         token = request_id.set(rid)
+        echoed = (REQUEST_ID_HEADER, rid.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+                kept = [h for h in message.get("headers", ()) if h[0].lower() != echoed[0]]
+                message["headers"] = [*kept, echoed]
             await send(message)
 
         try:
