@@ -124,13 +124,13 @@ class Schema(strawberry.Schema):
             if operation_type not in allowed:
                 raise InvalidOperationTypeError(operation_type)
             errors = self.documents.validate(self._schema, query, document, operation_name)
+            data = None
             if not errors:
                 executed = True
                 result = await self._run(
                     document, variable_values, context_value, root_value, operation_name
                 )
-                errors = result.errors or []
-            data = result.data if executed else None
+                data, errors = result.data, result.errors or []
         except (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError):
             raise
         except Exception as error:  # a parse error, or a failure outside any field

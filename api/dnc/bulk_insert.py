@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from api.db import is_postgres
 from models import DncEntry, DncEntryStatus, DncEvent
 
 SQLITE_BATCH = 1000  # rows per INSERT on SQLite
@@ -37,7 +38,7 @@ def _value(member: object) -> str | None:
 
 async def insert_entries(conn: BaseDBAsyncClient, rows: list[DncEntry]) -> None:
     """Insert new ACTIVE entries."""
-    if conn.schema_generator.DIALECT != "postgres":
+    if not is_postgres(conn):
         await DncEntry.bulk_create(rows, batch_size=SQLITE_BATCH, using_db=conn)
         return
     await conn.execute_query(
@@ -65,7 +66,7 @@ async def insert_entries(conn: BaseDBAsyncClient, rows: list[DncEntry]) -> None:
 
 async def insert_events(conn: BaseDBAsyncClient, events: list[DncEvent]) -> None:
     """Insert new events of the log."""
-    if conn.schema_generator.DIALECT != "postgres":
+    if not is_postgres(conn):
         await DncEvent.bulk_create(events, batch_size=SQLITE_BATCH, using_db=conn)
         return
     await conn.execute_query(

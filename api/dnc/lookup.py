@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.db import connection
+from api.db import connection, is_postgres
 from api.dnc.phone import scrub_candidates
 from api.instants import utcnow
 
@@ -42,7 +42,7 @@ async def check_numbers(*, organization_id: uuid.UUID, numbers: Sequence[str]) -
     if wanted:
         db = connection()
         now = utcnow()
-        if db.schema_generator.DIALECT == "postgres":
+        if is_postgres(db):
             _, rows = await db.execute_query(
                 _BLOCKED_SQL["postgres"], [organization_id, list(wanted), now]
             )

@@ -16,7 +16,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.functions import Count
 
-from api.db import Statement, connection, new_row
+from api.db import Statement, connection, is_postgres, new_row
 from api.instants import utcnow
 from api.mail.messages import EmailMessage
 from models import EmailOutbox, OutboxStatus, UserRole
@@ -124,7 +124,7 @@ async def claim_due(*, limit: int, lease_seconds: int) -> list[EmailOutbox]:
     now = utcnow()
     locked_until = now + timedelta(seconds=lease_seconds)
     # execute_query_dict: Tortoise's execute_query drops the rows of an UPDATE ... RETURNING.
-    if db.schema_generator.DIALECT == "postgres":
+    if is_postgres(db):
         rows = await db.execute_query_dict(_CLAIM["postgres"], [locked_until, now, limit])
     else:
         rows = await db.execute_query_dict(_CLAIM["sqlite"], [locked_until, now, now, limit])
