@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -28,16 +28,24 @@ def _loader(
     return DataLoader(load_fn=load)
 
 
-@dataclass
 class Loaders:
-    organization_id: uuid.UUID
-    users: DataLoader[uuid.UUID, User | None] = field(init=False)
-    batches: DataLoader[uuid.UUID, Batch | None] = field(init=False)
-    call_records: DataLoader[uuid.UUID, CallRecord | None] = field(init=False)
-    entries: DataLoader[uuid.UUID, DncEntry | None] = field(init=False)
+    """The request's loaders, each made when first used (most requests use none)."""
 
-    def __post_init__(self) -> None:
-        self.users = _loader(User, self.organization_id, "organization_id")
-        self.batches = _loader(Batch, self.organization_id, "organization_id")
-        self.call_records = _loader(CallRecord, self.organization_id, "batch__organization_id")
-        self.entries = _loader(DncEntry, self.organization_id, "organization_id")
+    def __init__(self, organization_id: uuid.UUID) -> None:
+        self.organization_id = organization_id
+
+    @cached_property
+    def users(self) -> DataLoader[uuid.UUID, User | None]:
+        return _loader(User, self.organization_id, "organization_id")
+
+    @cached_property
+    def batches(self) -> DataLoader[uuid.UUID, Batch | None]:
+        return _loader(Batch, self.organization_id, "organization_id")
+
+    @cached_property
+    def call_records(self) -> DataLoader[uuid.UUID, CallRecord | None]:
+        return _loader(CallRecord, self.organization_id, "batch__organization_id")
+
+    @cached_property
+    def entries(self) -> DataLoader[uuid.UUID, DncEntry | None]:
+        return _loader(DncEntry, self.organization_id, "organization_id")

@@ -133,10 +133,13 @@ class GraphQLApp(GraphQL[Context, None]):
         an operation of the wrong type) goes through strawberry's view, with its own replies.
         Strawberry's view costs a tenth of a short request's CPU.
         """
+        headers = request.headers
         if (
             request.method == "POST"
-            and "application/json" in request.headers.get("content-type", "")
-            and self._get_stream_transport_from_headers(request.headers) is None
+            and "application/json" in headers.get("content-type", "")
+            # Only Accept chooses a stream; strawberry's own lookup walks every header.
+            and self._get_stream_transport_from_headers({"accept": headers.get("accept", "")})
+            is None
         ):
             data = _plain_request(await request.body())
             if data is not None:

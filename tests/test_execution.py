@@ -7,6 +7,7 @@ same objects; data and errors (messages, paths, locations) must be identical.
 from __future__ import annotations
 
 import enum
+import gc
 from typing import Any
 
 import pytest
@@ -102,8 +103,17 @@ class Query:
         return values
 
     @strawberry.field
+    async def gathered(self, info: strawberry.Info) -> list[str]:
+        helpers = info._raw_info.async_helpers
+        return list(await helpers.gather([_echo("a"), _echo("b")]))
+
+    @strawberry.field
     def echo_optional(self, values: list[str] | None = None) -> list[str] | None:
         return values
+
+
+async def _echo(value: str) -> str:
+    return value
 
 
 STANDARD = strawberry.Schema(Query)
@@ -234,3 +244,21 @@ async def test_a_list_declared_by_another_operation_of_the_document_is_left_alon
     ours = await OURS.execute(document, variable_values={"values": ["a"]}, operation_name="Other")
     assert not ours.errors
     assert ours.data == standard.data
+
+
+async def test_resolvers_can_still_use_graphql_cores_async_helpers() -> None:
+    assert await _both("{ gathered }") == {"data": {"gathered": ["a", "b"]}, "errors": []}
+
+
+async def test_an_execution_leaves_no_reference_cycle_behind() -> None:
+    """graphql-core's executor holds bound methods of itself; ours does not, so a request's
+    executor, context and results are freed at once, not by the cyclic collector."""
+    gc.collect()
+    gc.disable()
+    try:
+        result = await OURS.execute(FULL, variable_values={"skip": False})
+        assert not result.errors
+        left = [o for o in gc.get_objects() if isinstance(o, Executor)]
+    finally:
+        gc.enable()
+    assert left == []

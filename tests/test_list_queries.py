@@ -17,6 +17,9 @@ from typing import Any
 
 import pytest
 
+from api.dnc.entry_reads import EntryFilter
+from api.dnc.entry_reads import list_entries as list_entries_of
+from api.loaders import Loaders
 from api.observability import request_id
 from api.settings import Settings
 from models import Batch, CallRecord, DncEntry, DncReason, EmailOutbox, OutboxStatus, User
@@ -763,6 +766,131 @@ async def test_nested_objects_cost_a_fixed_number_of_queries(
 
     assert small, "no SQL was counted: the tortoise.db_client logger did not report queries"
     assert len(large) == len(small), (small, large)
+
+
+ENTRIES_THROUGH_FRAGMENTS = """
+query Fragments($first: Int, $yes: Boolean!) {
+  dncEntries(first: $first) {
+    edges { node { ...Evidence ... on DncEntry { call: callRecord { id } } } }
+  }
+}
+fragment Evidence on DncEntry {
+  id
+  batch { ...BatchName }
+  author: addedBy @include(if: $yes) { email }
+  removedBy @skip(if: $yes) { id }
+}
+fragment BatchName on Batch { name }
+"""
+
+ENTRY_NESTED = """
+query EntryNested($phoneNumber: String!) {
+  dncEntry(phoneNumber: $phoneNumber) { id ... on DncEntry { batch { name } addedBy { email } } }
+}
+"""
+
+
+def page_statement(statements: list[str]) -> str:
+    [statement] = [s for s in statements if "FROM dnc_entry" in s]
+    return statement
+
+
+async def test_nested_objects_named_only_in_fragments_are_read_with_their_entries(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    tenant = await make_tenant(settings)
+    entries = await add_entries_with_calls(tenant, 4)
+    batches = {b.id: b.name for b in await Batch.filter(organization_id=tenant.organization.id)}
+    emails = {tenant.admin.id: tenant.admin.email, tenant.member.id: tenant.member.email}
+    rid = f"fragments-{uuid.uuid4().hex}"
+
+    with counting_queries(rid) as counter:
+        response = await gql(
+            ENTRIES_THROUGH_FRAGMENTS,
+            {"first": 10, "yes": True},
+            token=tenant.member_token,
+            headers={"X-Request-ID": rid},
+        )
+
+    by_id = {str(entry.id): entry for entry in entries}
+    nodes = [edge["node"] for edge in response.data["dncEntries"]["edges"]]
+    assert len(nodes) == 4
+    for node in nodes:
+        entry = by_id[node["id"]]
+        assert node["batch"] == {"name": batches[entry.batch_id]}
+        assert node["author"] == {"email": emails[entry.added_by_id]}
+        assert node["call"] == {"id": str(entry.call_record_id)}
+        assert "removedBy" not in node
+    # The user check and the page: no loader query, the fragments' objects came JOINed.
+    assert len(counter.statements) == 2, counter.statements
+    assert page_statement(counter.statements).count("JOIN") == 4
+
+
+async def test_an_entry_without_nested_fields_is_read_without_joins(
+    gql: GraphQLClient, settings: Settings
+) -> None:
+    tenant = await make_tenant(settings)
+    [entry] = await add_entries_with_calls(tenant, 1)
+    entry.phone_number = "+12125550142"  # a number dncEntry accepts
+    await entry.save(update_fields=["phone_number"])
+    rid, nested_rid = f"bare-{uuid.uuid4().hex}", f"nested-{uuid.uuid4().hex}"
+
+    with counting_queries(rid) as bare, counting_queries(nested_rid) as nested:
+        plain = await gql(
+            ENTRY,
+            {"phoneNumber": entry.phone_number},
+            token=tenant.member_token,
+            headers={"X-Request-ID": rid},
+        )
+        full = await gql(
+            ENTRY_NESTED,
+            {"phoneNumber": entry.phone_number},
+            token=tenant.member_token,
+            headers={"X-Request-ID": nested_rid},
+        )
+
+    assert plain.data["dncEntry"] == {"id": str(entry.id), "phoneNumber": entry.phone_number}
+    assert "JOIN" not in page_statement(bare.statements)
+    assert full.data["dncEntry"] == {
+        "id": str(entry.id),
+        "batch": {"name": tenant.batch.name if entry.batch_id == tenant.batch.id else "Second"},
+        "addedBy": {"email": tenant.admin.email},
+    }
+    assert len(nested.statements) == 2, nested.statements
+    assert page_statement(nested.statements).count("JOIN") == 2
+
+
+async def test_nested_objects_not_joined_are_loaded_when_asked(
+    app: object, settings: Settings
+) -> None:
+    """The fall-back behind the JOINs: an entry read without them still has its objects."""
+    tenant = await make_tenant(settings)
+    [entry] = await add_entries_with_calls(tenant, 1)
+
+    page = await list_entries_of(
+        organization_id=tenant.organization.id,
+        where=EntryFilter(),
+        first=5,
+        after=None,
+        selected=frozenset(),
+        loaders=Loaders(tenant.organization.id),
+    )
+
+    [read] = page.entries
+    batch, call, author, remover = await asyncio.gather(
+        read.batch, read.call_record, read.added_by, as_awaitable(read.removed_by)
+    )
+    assert batch is not None
+    assert batch.id == str(entry.batch_id)
+    assert call is not None
+    assert call.id == str(entry.call_record_id)
+    assert author is not None
+    assert author.id == str(tenant.admin.id)
+    assert remover is None
+
+
+async def as_awaitable(value: Any) -> Any:
+    return await value if value is not None else None
 
 
 # --- dncEntry -----------------------------------------------------------------------------------

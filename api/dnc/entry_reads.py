@@ -3,9 +3,9 @@
 The dashboard's list asks for 50 entries and, for each, its batch, call and author (and, for
 removed entries, the remover). Through the ORM that is 200 model objects and three loader
 queries a page; here one statement (its JOINs scoped to the organization, as the loaders are)
-gives plain rows that map straight to the GraphQL types. The filter is written once, for the
-page and for its count. `dncEntry`, asked for a number in every dialer's hot loop, reads the
-same way.
+gives plain rows that map straight to the GraphQL types. Only the nested objects that the
+operation selects are joined: a dialer's `dncEntry`, asked in its hot loop for a number's
+status, joins nothing. The filter is written once, for the page and for its count.
 """
 
 from __future__ import annotations
@@ -14,37 +14,83 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import strawberry
 
 from api.db import Statement, as_uuid, connection
 from api.dnc.phone import MAX_INPUT_LENGTH
-from api.dnc.types import ENTRY_COLUMNS, DncEntry, member
+from api.dnc.types import (
+    ENTRY_COLUMNS,
+    DncEntry,
+    later,
+    load_batch,
+    load_call_record,
+    load_user,
+    member,
+)
 from api.errors import BadUserInput
 from api.instants import as_utc, moment, optional_moment, utcnow
+from api.loaders import Loaders
 from api.pagination import Position, bound
 from api.platform.types import Batch, CallRecord, User
 from models import DncChannel, DncEntryStatus, DncReason, UserRole
 
-_COLUMNS = ", ".join(f"e.{name}" for name in ENTRY_COLUMNS)
-# The related columns, and the JOINs (scoped to the organization, as the loaders are) that
-# give them.
-_WITH_RELATED = """,
-       b.id AS b_id, b.name AS b_name,
-       c.id AS c_id, c.request_uuid AS c_request_uuid, c.phone_number AS c_phone_number,
-       c.recording_url AS c_recording_url, c.transcription AS c_transcription,
-       c.called_at AS c_called_at,
-       u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role,
-       u.active AS u_active,
-       r.id AS r_id, r.email AS r_email, r.name AS r_name, r.role AS r_role,
-       r.active AS r_active
-FROM dnc_entry e
-LEFT JOIN batch b ON b.id = e.batch_id AND b.organization_id = {org}
-LEFT JOIN call_record c ON c.id = e.call_record_id
-     AND EXISTS (SELECT 1 FROM batch cb WHERE cb.id = c.batch_id AND cb.organization_id = {org})
-LEFT JOIN app_user u ON u.id = e.added_by_id AND u.organization_id = {org}
-LEFT JOIN app_user r ON r.id = e.removed_by_id AND r.organization_id = {org}"""
+# The entry's own columns, and the ids of its nested objects (loaded by them when not joined).
+_COLUMNS = ", ".join(
+    f"e.{name}"
+    for name in (*ENTRY_COLUMNS, "batch_id", "call_record_id", "added_by_id", "removed_by_id")
+)
+
+
+@dataclass(frozen=True)
+class _Relation:
+    """A nested object of an entry: read in the same statement (a JOIN scoped to the
+    organization, as the loaders are) when the operation selects it, else loaded if asked."""
+
+    field: str  # the field of DncEntry in the schema
+    columns: str
+    join: str
+
+
+_RELATIONS = (
+    _Relation(
+        "batch",
+        "b.id AS b_id, b.name AS b_name",
+        "LEFT JOIN batch b ON b.id = e.batch_id AND b.organization_id = {org}",
+    ),
+    _Relation(
+        "callRecord",
+        "c.id AS c_id, c.request_uuid AS c_request_uuid, c.phone_number AS c_phone_number,"
+        " c.recording_url AS c_recording_url, c.transcription AS c_transcription,"
+        " c.called_at AS c_called_at",
+        "LEFT JOIN call_record c ON c.id = e.call_record_id AND EXISTS"
+        " (SELECT 1 FROM batch cb WHERE cb.id = c.batch_id AND cb.organization_id = {org})",
+    ),
+    _Relation(
+        "addedBy",
+        "u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role,"
+        " u.active AS u_active",
+        "LEFT JOIN app_user u ON u.id = e.added_by_id AND u.organization_id = {org}",
+    ),
+    _Relation(
+        "removedBy",
+        "r.id AS r_id, r.email AS r_email, r.name AS r_name, r.role AS r_role,"
+        " r.active AS r_active",
+        "LEFT JOIN app_user r ON r.id = e.removed_by_id AND r.organization_id = {org}",
+    ),
+)
+RELATED_FIELDS = frozenset(relation.field for relation in _RELATIONS)
+
+
+@cache
+def _select(joined: frozenset[str], organization: str) -> str:
+    """SELECT ... FROM with the JOINs of the relations in `joined`."""
+    relations = [relation for relation in _RELATIONS if relation.field in joined]
+    columns = "".join(f",\n       {relation.columns}" for relation in relations)
+    joins = "".join(f"\n{relation.join.format(org=organization)}" for relation in relations)
+    return f"SELECT {_COLUMNS}{columns}\nFROM dnc_entry e{joins}"
 
 
 @dataclass(frozen=True)
@@ -101,9 +147,16 @@ class EntryPage:
 
 
 async def list_entries(
-    *, organization_id: uuid.UUID, where: EntryFilter, first: int, after: Position | None
+    *,
+    organization_id: uuid.UUID,
+    where: EntryFilter,
+    first: int,
+    after: Position | None,
+    selected: frozenset[str],
+    loaders: Loaders,
 ) -> EntryPage:
-    """A page of entries, newest first (createdAt, then id), starting after `after`.
+    """A page of entries, newest first (createdAt, then id), starting after `after`, with
+    the nested objects named in `selected` read in the same statement.
 
     Keyset, not OFFSET: a deep page costs what the first one does.
     """
@@ -117,28 +170,32 @@ async def list_entries(
         # the OR, PostgreSQL scans (and filters out) every newer row, an OFFSET in disguise.
         conditions += f" AND e.created_at <= {at} AND (e.created_at < {at} OR e.id < {last})"
     text = (
-        f"SELECT {_COLUMNS}{_WITH_RELATED.format(org=organization)}\n"
+        f"{_select(selected & RELATED_FIELDS, organization)}\n"
         f"WHERE {conditions}\nORDER BY e.created_at DESC, e.id DESC LIMIT {sql(first + 1)}"
     )
     rows = await sql.rows(text)
-    entries = [_entry(row, now) for row in rows[:first]]
+    read = _Entries(now, selected & RELATED_FIELDS, loaders)
+    entries = [read.entry(row) for row in rows[:first]]
     positions = [Position(moment(row["created_at"]), as_uuid(row["id"])) for row in rows[:first]]
     return EntryPage(entries, positions, has_next_page=len(rows) > first)
 
 
-async def read_active_entry(*, organization_id: uuid.UUID, phone_number: str) -> DncEntry | None:
-    """The organization's ACTIVE entry for an E.164 number (the one that blocks calls)."""
+async def read_active_entry(
+    *, organization_id: uuid.UUID, phone_number: str, selected: frozenset[str], loaders: Loaders
+) -> DncEntry | None:
+    """The organization's ACTIVE entry for an E.164 number (the one that blocks calls), with
+    the nested objects named in `selected` read in the same statement."""
     now = utcnow()
     sql = Statement(connection())
     organization = sql(organization_id)
     status = _status(sql, DncEntryStatus.ACTIVE, now)
     text = (
-        f"SELECT {_COLUMNS}{_WITH_RELATED.format(org=organization)}\n"
+        f"{_select(selected & RELATED_FIELDS, organization)}\n"
         f"WHERE e.organization_id = {organization} AND e.phone_number = {sql(phone_number)}"
         f" AND {status} LIMIT 1"
     )
     rows = await sql.rows(text)
-    return _entry(rows[0], now) if rows else None
+    return _Entries(now, selected & RELATED_FIELDS, loaders).entry(rows[0]) if rows else None
 
 
 async def count_entries(*, organization_id: uuid.UUID, where: EntryFilter) -> int:
@@ -150,15 +207,48 @@ async def count_entries(*, organization_id: uuid.UUID, where: EntryFilter) -> in
     return int(rows[0]["n"])
 
 
-def _entry(row: Mapping[str, Any], now: datetime) -> DncEntry:
-    return DncEntry.from_columns(
-        row,
-        now,
-        removed_by=_user(row, "r"),
-        added_by=_user(row, "u"),
-        batch=_batch(row),
-        call_record=_call_record(row),
-    )
+class _Entries:
+    """Maps rows to entries: a nested object that was not joined is loaded if asked for, and
+    a page's few authors and removers are one object each."""
+
+    def __init__(self, now: datetime, joined: frozenset[str], loaders: Loaders) -> None:
+        self.now = now
+        self.joined = joined
+        self.loaders = loaders
+        self.users: dict[object, User] = {}
+
+    def entry(self, row: Mapping[str, Any]) -> DncEntry:
+        joined, loaders = self.joined, self.loaders
+        return DncEntry.from_columns(
+            row,
+            self.now,
+            removed_by=self.user(row, "r")
+            if "removedBy" in joined
+            else later(load_user, loaders, row["removed_by_id"]),
+            added_by=self.user(row, "u")
+            if "addedBy" in joined
+            else later(load_user, loaders, row["added_by_id"]),
+            batch=_batch(row) if "batch" in joined else later(load_batch, loaders, row["batch_id"]),
+            call_record=_call_record(row)
+            if "callRecord" in joined
+            else later(load_call_record, loaders, row["call_record_id"]),
+        )
+
+    def user(self, row: Mapping[str, Any], alias: str) -> User | None:
+        """The author (`u`) or the remover (`r`)."""
+        key = row[f"{alias}_id"]
+        if key is None:
+            return None
+        user = self.users.get(key)
+        if user is None:
+            user = self.users[key] = User(
+                id=_id(key),
+                email=row[f"{alias}_email"],
+                name=row[f"{alias}_name"],
+                role=member(UserRole, row[f"{alias}_role"]),
+                active=bool(row[f"{alias}_active"]),
+            )
+        return user
 
 
 def _id(value: object) -> strawberry.ID:
@@ -179,17 +269,4 @@ def _call_record(row: Mapping[str, Any]) -> CallRecord | None:
         recording_url=row["c_recording_url"],
         transcription=row["c_transcription"],
         called_at=optional_moment(row["c_called_at"]),
-    )
-
-
-def _user(row: Mapping[str, Any], alias: str) -> User | None:
-    """The author (`u`) or the remover (`r`)."""
-    if row[f"{alias}_id"] is None:
-        return None
-    return User(
-        id=_id(row[f"{alias}_id"]),
-        email=row[f"{alias}_email"],
-        name=row[f"{alias}_name"],
-        role=member(UserRole, row[f"{alias}_role"]),
-        active=bool(row[f"{alias}_active"]),
     )

@@ -28,6 +28,7 @@ from api.dnc.types import (
 from api.errors import BadUserInput
 from api.pagination import Position, decode_cursor, encode_cursor, page_size
 from api.permissions import ADMIN_ONLY, AUTHENTICATED
+from api.selections import names_below
 
 T = TypeVar("T")
 
@@ -78,7 +79,12 @@ class DncQuery:
         viewer = await info.context.viewer()
         where = _entry_filter(_given(filter))
         page = await list_entries(
-            organization_id=viewer.organization_id, where=where, first=size, after=position
+            organization_id=viewer.organization_id,
+            where=where,
+            first=size,
+            after=position,
+            selected=names_below(info),
+            loaders=await info.context.loaders(),
         )
         cursors = [encode_cursor(position) for position in page.positions]
         return DncEntryConnection(
@@ -105,7 +111,12 @@ class DncQuery:
     ) -> DncEntry | None:
         number = _phone_number(phone_number)
         viewer = await info.context.viewer()
-        return await read_active_entry(organization_id=viewer.organization_id, phone_number=number)
+        return await read_active_entry(
+            organization_id=viewer.organization_id,
+            phone_number=number,
+            selected=names_below(info),
+            loaders=await info.context.loaders(),
+        )
 
     @strawberry.field(
         description="Scrub a list of numbers (100,000 and more, passed as a variable).",

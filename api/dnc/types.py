@@ -95,10 +95,10 @@ class DncEntry:
         return cls.from_columns(
             columns,
             utcnow(),
-            removed_by=_later(_user, loaders, row.removed_by_id),
-            added_by=_later(_user, loaders, row.added_by_id),
-            batch=_later(_batch, loaders, row.batch_id),
-            call_record=_later(_call_record, loaders, row.call_record_id),
+            removed_by=later(load_user, loaders, row.removed_by_id),
+            added_by=later(load_user, loaders, row.added_by_id),
+            batch=later(load_batch, loaders, row.batch_id),
+            call_record=later(load_call_record, loaders, row.call_record_id),
         )
 
     @classmethod
@@ -161,23 +161,23 @@ class Later(Generic[T]):
         return self._load().__await__()
 
 
-def _later(
+def later(
     load: Callable[[Loaders, object], Awaitable[T]], loaders: Loaders, key: object
 ) -> Later[T] | None:
     return None if key is None else Later(partial(load, loaders, key))
 
 
-async def _user(loaders: Loaders, user_id: object) -> User | None:
+async def load_user(loaders: Loaders, user_id: object) -> User | None:
     row = await loaders.users.load(as_uuid(user_id))
     return User.from_model(row) if row else None
 
 
-async def _batch(loaders: Loaders, batch_id: object) -> Batch | None:
+async def load_batch(loaders: Loaders, batch_id: object) -> Batch | None:
     row = await loaders.batches.load(as_uuid(batch_id))
     return Batch.from_model(row) if row else None
 
 
-async def _call_record(loaders: Loaders, call_record_id: object) -> CallRecord | None:
+async def load_call_record(loaders: Loaders, call_record_id: object) -> CallRecord | None:
     row = await loaders.call_records.load(as_uuid(call_record_id))
     return CallRecord.from_model(row) if row else None
 
