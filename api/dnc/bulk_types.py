@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
 
 import strawberry
-from strawberry.schema.name_converter import NameConverter
-from strawberry.types.arguments import InputContext
-from strawberry.types.base import get_object_definition
 
 from api.dnc.bulk import ItemStatus
 from api.dnc.errors import ErrorCode
 from api.dnc.types import DncEntry, MutationResult
+from api.inputs import from_coerced
 from api.loaders import Loaders
 from models import DncChannel, DncReason
 from models import DncEntry as DncEntryModel
@@ -22,6 +17,7 @@ from models import DncEntry as DncEntryModel
 strawberry.enum(ItemStatus, name="AddManyStatus", description="What became of one input entry.")
 
 
+@from_coerced
 @strawberry.input(description="One number of a bulk opt-out.")
 class ManualDncEntryInput:
     phone_number: str = strawberry.field(description="With country code, any spelling.")
@@ -39,27 +35,6 @@ class ManualDncEntryInput:
         default=strawberry.UNSET,
         description="When the entry stops blocking (in the future); null: never.",
     )
-
-
-@lru_cache(maxsize=8)
-def _entry_fields(names: NameConverter) -> tuple[tuple[str, str], ...]:
-    """The (GraphQL name, Python name) of each field of ManualDncEntryInput."""
-    fields = get_object_definition(ManualDncEntryInput, strict=True).fields
-    return tuple((names.from_field(field), field.python_name) for field in fields)
-
-
-def _entry_from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:
-    """One entry, built from the values graphql-core has already coerced.
-
-    Its fields are all scalars and enums, which strawberry would pass through its generic
-    converter one by one, working out each field's type and name again for each of up to
-    10,000 entries: a quarter of a full call.
-    """
-    fields = _entry_fields(context.config.name_converter)
-    return cls(**{python: value[name] for name, python in fields if name in value})
-
-
-get_object_definition(ManualDncEntryInput, strict=True).from_input = _entry_from_input
 
 
 @strawberry.input(description="Numbers that asked not to be called, all from one channel.")

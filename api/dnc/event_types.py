@@ -11,6 +11,7 @@ import strawberry
 from api.context import Info
 from api.db import as_uuid
 from api.dnc.types import DncEntry, PageInfo, optional_uuid
+from api.inputs import from_coerced
 from api.platform.types import User
 from models import DncAction, DncChannel
 from models import DncEvent as DncEventModel
@@ -58,6 +59,7 @@ class DncEvent:
         )
 
 
+@from_coerced
 @strawberry.input(description="Narrows dncAuditLog; all given conditions must hold.")
 class DncAuditFilter:
     action: DncAction | None = strawberry.field(

@@ -190,46 +190,39 @@ async def add_to_dnc(
         if existing is not None:  # else removed a moment ago: the unique index decides
             raise AlreadyOnDnc(existing)
 
-    async def write(conn: BaseDBAsyncClient) -> tuple[DncEntry, list[DncEvent], DncEvent]:
-        # The time is read after the duplicate check, so a removal that committed before
-        # that check is always logged before this addition.
-        now = utcnow()
-        events = (
-            await expire_stale(
-                conn, now=now, organization_id=organization_id, phone_numbers=[number]
-            )
-            if call.listed  # ACTIVE but past its expiresAt: stored as EXPIRED now
-            else []
-        )
-        entry = new_row(
-            DncEntry,
-            id=uuid.uuid4(),
-            organization_id=organization_id,
-            phone_number=number,
-            reason=reason,
-            note=stored_note,
-            batch_id=call.batch_id,
-            call_record_id=call.id,
-            request_uuid=call.request_uuid,
-            recording_url=call.recording_url,
-            transcription=call.transcription,
-            added_by_id=viewer.user_id,
-            created_at=now,
-            channel=DncChannel.VOICE_CALL,
-            requested_at=call.called_at or now,
-            expires_at=expires_at,
-        )
-        added = record(
-            entry=entry,
-            action=DncAction.ADDED,
-            at=now,
-            actor_id=viewer.user_id,
-            channel=DncChannel.VOICE_CALL,
-            reason=reason.value if reason else None,
-        )
-        await insert_entries(conn, [entry])
-        await insert_events(conn, [added])
-        notice = DncAddedNotice(
+    # The time is read after the duplicate check, so a removal that committed before that
+    # check is always logged before this addition. Rows and email are made before the
+    # transaction, which then holds its connection (and the number's index entry) only for
+    # its statements.
+    now = utcnow()
+    entry = new_row(
+        DncEntry,
+        id=uuid.uuid4(),
+        organization_id=organization_id,
+        phone_number=number,
+        reason=reason,
+        note=stored_note,
+        batch_id=call.batch_id,
+        call_record_id=call.id,
+        request_uuid=call.request_uuid,
+        recording_url=call.recording_url,
+        transcription=call.transcription,
+        added_by_id=viewer.user_id,
+        created_at=now,
+        channel=DncChannel.VOICE_CALL,
+        requested_at=call.called_at or now,
+        expires_at=expires_at,
+    )
+    added = record(
+        entry=entry,
+        action=DncAction.ADDED,
+        at=now,
+        actor_id=viewer.user_id,
+        channel=DncChannel.VOICE_CALL,
+        reason=reason.value if reason else None,
+    )
+    message = dnc_added_message(
+        DncAddedNotice(
             organization_name=call.organization_name,
             phone_number=number,
             reason=reason.value if reason else None,
@@ -243,17 +236,29 @@ async def add_to_dnc(
             transcription=call.transcription,
             expires_at=expires_at,
         )
+    )
+
+    async def write(conn: BaseDBAsyncClient) -> list[DncEvent]:
+        events = (
+            await expire_stale(
+                conn, now=now, organization_id=organization_id, phone_numbers=[number]
+            )
+            if call.listed  # ACTIVE but past its expiresAt: stored as EXPIRED now
+            else []
+        )
+        await insert_entries(conn, [entry])
+        await insert_events(conn, [added])
         await outbox.enqueue_for_admins(
             conn=conn,
             organization_id=organization_id,
             dnc_entry_id=entry.id,
-            message=dnc_added_message(notice),
+            message=message,
             now=now,
         )
-        return entry, events, added
+        return events
 
     try:
-        entry, events, added = await atomic(write)
+        events = await atomic(write)
     except IntegrityError:
         existing = await active_entry(organization_id=organization_id, phone_number=number)
         if existing is None:

@@ -14,6 +14,7 @@ import strawberry
 from api.db import as_uuid
 from api.dnc.errors import ErrorCode
 from api.dnc.state import status_at
+from api.inputs import from_coerced
 from api.instants import moment, optional_moment, utcnow
 from api.loaders import Loaders
 from api.platform.types import Batch, CallRecord, User
@@ -221,6 +222,7 @@ AddToDncResult = Annotated[
 ]
 
 
+@from_coerced
 @strawberry.input(description="A number to put on the list, from a call of one of your batches.")
 class AddToDncInput:
     phone_number: str = strawberry.field(
@@ -242,6 +244,7 @@ class AddToDncInput:
     )
 
 
+@from_coerced
 @strawberry.input(description="Narrows dncEntries; all given conditions must hold.")
 class DncEntryFilter:
     status: DncEntryStatus | None = strawberry.field(
@@ -338,6 +341,7 @@ RemoveFromDncResult = Annotated[
 ]
 
 
+@from_coerced
 @strawberry.input(description="A number to take off the list, and why.")
 class RemoveFromDncInput:
     phone_number: str = strawberry.field(description="Any spelling of the number.")
