@@ -20,41 +20,39 @@ class Mood(enum.Enum):
     CROSS = "cross"
 
 
-@strawberry.input
-class Generic:
-    name: str
-    ref: uuid.UUID
-    mood: Mood | None = strawberry.UNSET
-    at: datetime | None = strawberry.UNSET
-    note: str | None = strawberry.field(default="none given", name="remark")
-    maybe: int | None
+def _input(name: str) -> type:
+    """The same input type under another name: one built by strawberry, one from_coerced."""
+
+    @strawberry.input(name=name)
+    class Value:
+        name: str
+        ref: uuid.UUID
+        mood: Mood | None = strawberry.UNSET
+        at: datetime | None = strawberry.UNSET
+        note: str | None = strawberry.field(default="none given", name="remark")
+        maybe: int | None
+
+    return Value
 
 
-@from_coerced
-@strawberry.input
-class Built:
-    name: str
-    ref: uuid.UUID
-    mood: Mood | None = strawberry.UNSET
-    at: datetime | None = strawberry.UNSET
-    note: str | None = strawberry.field(default="none given", name="remark")
-    maybe: int | None
+Generic = _input("Generic")
+Built = from_coerced(_input("Built"))
 
 
 @strawberry.type
 class Query:
     @strawberry.field
-    def generic(self, value: Generic) -> strawberry.scalars.JSON:
+    def generic(self, value: Generic) -> strawberry.scalars.JSON:  # type: ignore[valid-type]
         return _described(value)
 
     @strawberry.field
-    def built(self, value: Built) -> strawberry.scalars.JSON:
+    def built(self, value: Built) -> strawberry.scalars.JSON:  # type: ignore[valid-type]
         return _described(value)
 
 
 def _described(value: Any) -> dict[str, str]:
     return {name: repr(field) for name, field in asdict(value).items()} | {
-        "type": type(value).__name__
+        "type": value.__strawberry_definition__.name
     }
 
 

@@ -795,6 +795,16 @@ def page_statement(statements: list[str]) -> str:
     return statement
 
 
+async def counted(
+    gql: GraphQLClient, query: str, variables: dict[str, Any], token: str
+) -> tuple[GraphQLResponse, list[str]]:
+    """The answer to one request, and the SQL statements it cost."""
+    rid = f"counted-{uuid.uuid4().hex}"
+    with counting_queries(rid) as counter:
+        response = await gql(query, variables, token=token, headers={"X-Request-ID": rid})
+    return response, counter.statements
+
+
 async def test_nested_objects_named_only_in_fragments_are_read_with_their_entries(
     gql: GraphQLClient, settings: Settings
 ) -> None:
@@ -802,15 +812,10 @@ async def test_nested_objects_named_only_in_fragments_are_read_with_their_entrie
     entries = await add_entries_with_calls(tenant, 4)
     batches = {b.id: b.name for b in await Batch.filter(organization_id=tenant.organization.id)}
     emails = {tenant.admin.id: tenant.admin.email, tenant.member.id: tenant.member.email}
-    rid = f"fragments-{uuid.uuid4().hex}"
 
-    with counting_queries(rid) as counter:
-        response = await gql(
-            ENTRIES_THROUGH_FRAGMENTS,
-            {"first": 10, "yes": True},
-            token=tenant.member_token,
-            headers={"X-Request-ID": rid},
-        )
+    response, statements = await counted(
+        gql, ENTRIES_THROUGH_FRAGMENTS, {"first": 10, "yes": True}, tenant.member_token
+    )
 
     by_id = {str(entry.id): entry for entry in entries}
     nodes = [edge["node"] for edge in response.data["dncEntries"]["edges"]]
@@ -822,8 +827,8 @@ async def test_nested_objects_named_only_in_fragments_are_read_with_their_entrie
         assert node["call"] == {"id": str(entry.call_record_id)}
         assert "removedBy" not in node
     # The user check and the page: no loader query, the fragments' objects came JOINed.
-    assert len(counter.statements) == 2, counter.statements
-    assert page_statement(counter.statements).count("JOIN") == 4
+    assert len(statements) == 2, statements
+    assert page_statement(statements).count("JOIN") == 4
 
 
 async def test_an_entry_without_nested_fields_is_read_without_joins(
@@ -833,31 +838,20 @@ async def test_an_entry_without_nested_fields_is_read_without_joins(
     [entry] = await add_entries_with_calls(tenant, 1)
     entry.phone_number = "+12125550142"  # a number dncEntry accepts
     await entry.save(update_fields=["phone_number"])
-    rid, nested_rid = f"bare-{uuid.uuid4().hex}", f"nested-{uuid.uuid4().hex}"
+    number = {"phoneNumber": entry.phone_number}
 
-    with counting_queries(rid) as bare, counting_queries(nested_rid) as nested:
-        plain = await gql(
-            ENTRY,
-            {"phoneNumber": entry.phone_number},
-            token=tenant.member_token,
-            headers={"X-Request-ID": rid},
-        )
-        full = await gql(
-            ENTRY_NESTED,
-            {"phoneNumber": entry.phone_number},
-            token=tenant.member_token,
-            headers={"X-Request-ID": nested_rid},
-        )
+    plain, bare = await counted(gql, ENTRY, number, tenant.member_token)
+    full, nested = await counted(gql, ENTRY_NESTED, number, tenant.member_token)
 
     assert plain.data["dncEntry"] == {"id": str(entry.id), "phoneNumber": entry.phone_number}
-    assert "JOIN" not in page_statement(bare.statements)
+    assert "JOIN" not in page_statement(bare)
     assert full.data["dncEntry"] == {
         "id": str(entry.id),
         "batch": {"name": tenant.batch.name if entry.batch_id == tenant.batch.id else "Second"},
         "addedBy": {"email": tenant.admin.email},
     }
-    assert len(nested.statements) == 2, nested.statements
-    assert page_statement(nested.statements).count("JOIN") == 2
+    assert len(nested) == 2, nested
+    assert page_statement(nested).count("JOIN") == 2
 
 
 async def test_nested_objects_not_joined_are_loaded_when_asked(
