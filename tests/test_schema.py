@@ -6,6 +6,7 @@ from pathlib import Path
 
 from graphql import build_schema as parse_sdl
 
+from api.dnc.entry_reads import RELATED_FIELDS
 from api.schema import schema_sdl
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -90,3 +91,10 @@ def test_every_field_is_described() -> None:
         if not field.description
     ]
     assert undocumented == []
+
+
+def test_the_nested_objects_read_by_joins_are_fields_of_dnc_entry() -> None:
+    """entry_reads joins a nested object when its field's name is selected: a renamed field
+    would silently lose its JOIN."""
+    entry = parse_sdl(schema_sdl()).type_map["DncEntry"]
+    assert RELATED_FIELDS.issubset(entry.fields)  # type: ignore[attr-defined]
