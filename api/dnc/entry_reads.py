@@ -169,12 +169,13 @@ async def list_entries(
         # The redundant `<=` bound is what lets the index start at the position: with only
         # the OR, PostgreSQL scans (and filters out) every newer row, an OFFSET in disguise.
         conditions += f" AND e.created_at <= {at} AND (e.created_at < {at} OR e.id < {last})"
+    joined = selected & RELATED_FIELDS
     text = (
-        f"{_select(selected & RELATED_FIELDS, organization)}\n"
+        f"{_select(joined, organization)}\n"
         f"WHERE {conditions}\nORDER BY e.created_at DESC, e.id DESC LIMIT {sql(first + 1)}"
     )
     rows = await sql.rows(text)
-    read = _Entries(now, selected & RELATED_FIELDS, loaders)
+    read = _Entries(now, joined, loaders)
     entries = [read.entry(row) for row in rows[:first]]
     positions = [Position(moment(row["created_at"]), as_uuid(row["id"])) for row in rows[:first]]
     return EntryPage(entries, positions, has_next_page=len(rows) > first)
@@ -189,13 +190,14 @@ async def read_active_entry(
     sql = Statement(connection())
     organization = sql(organization_id)
     status = _status(sql, DncEntryStatus.ACTIVE, now)
+    joined = selected & RELATED_FIELDS
     text = (
-        f"{_select(selected & RELATED_FIELDS, organization)}\n"
+        f"{_select(joined, organization)}\n"
         f"WHERE e.organization_id = {organization} AND e.phone_number = {sql(phone_number)}"
         f" AND {status} LIMIT 1"
     )
     rows = await sql.rows(text)
-    return _Entries(now, selected & RELATED_FIELDS, loaders).entry(rows[0]) if rows else None
+    return _Entries(now, joined, loaders).entry(rows[0]) if rows else None
 
 
 async def count_entries(*, organization_id: uuid.UUID, where: EntryFilter) -> int:
