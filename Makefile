@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-ASSETS := api/graphiql/node_modules/.package-lock.json
+ASSETS := api/graphql/graphiql/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -16,9 +16,9 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # GraphiQL's React and GraphiQL builds, served by the API itself (no CDN).
-$(ASSETS): api/graphiql/package.json api/graphiql/package-lock.json
+$(ASSETS): api/graphql/graphiql/package.json api/graphql/graphiql/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --prefix api/graphiql --no-audit --no-fund --loglevel=error; \
+		npm ci --prefix api/graphql/graphiql --no-audit --no-fund --loglevel=error; \
 	else \
 		echo "npm not found: GraphiQL will load its scripts from the unpkg CDN"; \
 	fi
@@ -44,6 +44,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -51,7 +52,7 @@ format: $(STAMP)
 
 ## Regenerate schema.graphql from the code.
 schema: $(STAMP)
-	$(BIN)/python -c "from api.schema import schema_sdl; print(schema_sdl(), end='')" > schema.graphql
+	$(BIN)/python -c "from api.graphql.schema import schema_sdl; print(schema_sdl(), end='')" > schema.graphql
 
 ## Write a migration for both dialects: make migration NAME=add_something
 migration: $(STAMP)
@@ -62,4 +63,4 @@ check-migrations: $(STAMP)
 	$(BIN)/dnc-api makemigrations --check
 
 clean:
-	rm -rf $(VENV) api/graphiql/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) api/graphql/graphiql/node_modules .pytest_cache .mypy_cache .ruff_cache

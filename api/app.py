@@ -1,38 +1,31 @@
-"""The ASGI application: GraphQL at /graphql, health, metrics, and the outbox deliverer."""
+"""The ASGI application: what one API process runs.
+
+GraphQL at /graphql (HTTP and websockets) and its GraphiQL assets; the CSV export, health,
+readiness and metrics routes; request ids and CORS around them; and in the background the
+event broker and the worker (expiries, email delivery).
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from api import db, graphiql
-from api.dnc.broker import EventBroker
-from api.dnc.export import export_csv
-from api.metrics import metrics_endpoint
-from api.observability import RequestIdMiddleware, tag_log_records
+from api.graphql import graphiql
+from api.graphql.endpoint import graphql_endpoint
+from api.http.export import export_csv
+from api.http.health import healthz, readyz
+from api.http.metrics import metrics_endpoint
+from api.http.request_id import RequestIdMiddleware
+from api.logs import tag_log_records
+from api.runtime.broker import EventBroker
+from api.runtime.worker import Worker
 from api.settings import Settings
-from api.view import GraphQLApp
-from api.worker import Worker
-
-log = logging.getLogger(__name__)
-
-
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
-async def readyz(request: Request) -> Response:
-    if await db.ping():
-        return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "database unavailable"}, status_code=503)
+from api.store import database
 
 
 def _cors(settings: Settings) -> list[Middleware]:
@@ -57,11 +50,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     tag_log_records()
     broker = EventBroker(settings)
     worker = Worker(settings, broker)
-    graphql_app = GraphQLApp(settings, worker, broker)
+    graphql = graphql_endpoint(settings, worker, broker)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await db.init_orm(settings.database_url, settings.db_pool_size)
+        await database.init_orm(settings.database_url, settings.db_pool_size)
         await broker.start()
         worker.start()
         try:
@@ -69,12 +62,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await worker.stop()
             await broker.stop()
-            await db.close_orm()
+            await database.close_orm()
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql_app),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route(f"{graphiql.ASSETS_PATH}/{{name}}", graphiql.asset),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -16,8 +16,8 @@ from typing import Any
 from jose import jwk, jwt
 from jose.exceptions import JOSEError
 
-from api.db import Statement, connection
 from api.settings import HMAC_ALGORITHMS, Settings
+from api.store.users import active_user_row
 from models import UserRole
 
 log = logging.getLogger(__name__)
@@ -138,18 +138,14 @@ def _verified(
 async def authenticate(authorization: str | None, settings: Settings) -> Viewer:
     """The active user behind the request's bearer token, in the token's organization."""
     user_id, organization_id, expires_at = decode_token(bearer_token(authorization), settings)
-    sql = Statement(connection())
-    rows = await sql.rows(
-        f"SELECT role, email FROM app_user WHERE id = {sql(user_id)}"  # noqa: S608
-        f" AND organization_id = {sql(organization_id)} AND active = {sql(True)}"
-    )
-    if not rows:
+    row = await active_user_row(user_id=user_id, organization_id=organization_id)
+    if row is None:
         raise AuthenticationFailed("user unknown, inactive or not in the token's organization")
     return Viewer(
         user_id=user_id,
         organization_id=organization_id,
-        role=UserRole(rows[0]["role"]),
-        email=rows[0]["email"],
+        role=UserRole(row["role"]),
+        email=row["email"],
         expires_at=expires_at,
     )
 

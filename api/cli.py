@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from api import db
 from api.auth import issue_token
 from api.dnc.export import write_export
-from api.observability import configure_logging
+from api.logs import configure_logging
 from api.platform.demo import DEMO_ADMIN_ID, demo_document
 from api.platform.importer import ImportRefused, import_document
 from api.settings import ConfigError, Settings
+from api.store import database as db
 from models import DncEntryStatus, Organization, User
 
 DEFAULT_TOKEN_TTL = 24 * 3600

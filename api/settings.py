@@ -105,6 +105,8 @@ class Settings:
     ws_max_subscriptions: int = 20
     ws_max_connections_per_user: int = 10
     ws_recheck_seconds: float = 5.0
+    # The execution short path (api/graphql/engine); false runs stock strawberry.
+    graphql_fast_path: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -163,6 +165,7 @@ class Settings:
             ws_max_subscriptions=_int(env, "WS_MAX_SUBSCRIPTIONS", 20),
             ws_max_connections_per_user=_int(env, "WS_MAX_CONNECTIONS_PER_USER", 10),
             ws_recheck_seconds=_seconds(env, "WS_RECHECK_SECONDS", 5.0),
+            graphql_fast_path=_flag(env, "GRAPHQL_FAST_PATH", True),
         )
         settings.check()
         return settings

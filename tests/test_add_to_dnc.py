@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from api import db
+from api.store import database as db
 from api.settings import Settings
 from models import CallRecord, DncEntry, DncEntryStatus, EmailOutbox, UserRole
 from tests.factories import Tenant, add_input, make_batch, make_call, make_tenant, make_user

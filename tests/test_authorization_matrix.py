@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Message
 
-from api import graphiql
+from api.graphql import graphiql
 from api.app import create_app
 from api.auth import issue_token
-from api.schema import build_schema
+from api.graphql.schema import build_schema
 from api.settings import Settings
 from models import (
     Batch,

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from jose import jwt
 
-from api import db
+from api.store import database as db
 from api.platform.importer import import_document
 from models import Batch, CallRecord, Organization, User
 from tests.conftest import (

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from api import db
+from api.store import database as db
 from api.app import create_app
 from api.mail import outbox
 from api.settings import Settings

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from api.execution import Executor
+from api.graphql.engine.executor import Executor
 
 
 @strawberry.enum

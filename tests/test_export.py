@@ -28,10 +28,11 @@ import httpx
 import pytest
 import uvicorn
 
-from api import db
+from api.store import database as db
 from api.app import create_app
-from api.dnc.export import csv_chunks, parse_status, write_export
-from api.dnc.pg_copy import CrlfRows
+from api.dnc.export import parse_status, write_export
+from api.store.export import csv_chunks
+from api.store.pg_copy import CrlfRows
 from api.settings import Settings
 from models import DncChannel, DncEntry, DncEntryStatus, DncReason, User, UserRole
 from tests.conftest import TEST_SECRET, _truncate, make_settings

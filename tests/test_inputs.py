@@ -1,4 +1,4 @@
-"""Inputs built from graphql-core's coerced values equal strawberry's own conversion."""
+"""Inputs the engine builds from graphql-core's coerced values equal strawberry's own."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.base import get_object_definition
 
-from api.inputs import from_coerced
+from api.graphql.engine.inputs import EngineConfig, install_input_builders
 
 
 @strawberry.enum
@@ -20,44 +22,48 @@ class Mood(enum.Enum):
     CROSS = "cross"
 
 
-def _input(name: str) -> type:
-    """The same input type under another name: one built by strawberry, one from_coerced."""
-
-    @strawberry.input(name=name)
-    class Value:
-        name: str
-        ref: uuid.UUID
-        mood: Mood | None = strawberry.UNSET
-        at: datetime | None = strawberry.UNSET
-        note: str | None = strawberry.field(default="none given", name="remark")
-        maybe: int | None
-
-    return Value
+@strawberry.input
+class Value:
+    name: str
+    ref: uuid.UUID
+    mood: Mood | None = strawberry.UNSET
+    at: datetime | None = strawberry.UNSET
+    note: str | None = strawberry.field(default="none given", name="remark")
+    maybe: int | None
 
 
-Generic = _input("Generic")
-Built = from_coerced(_input("Built"))
+@strawberry.input
+class Inner:
+    name: str
+
+
+@strawberry.input
+class Outer:
+    inner: Inner
+
+
+@strawberry.input
+class Listed:
+    names: list[str]
 
 
 @strawberry.type
 class Query:
     @strawberry.field
-    def generic(self, value: Generic) -> strawberry.scalars.JSON:  # type: ignore[valid-type]
-        return _described(value)
+    def value(self, value: Value) -> strawberry.scalars.JSON:
+        return {name: repr(field) for name, field in asdict(value).items()}
 
     @strawberry.field
-    def built(self, value: Built) -> strawberry.scalars.JSON:  # type: ignore[valid-type]
-        return _described(value)
+    def outer(self, value: Outer, listed: Listed) -> str:
+        return value.inner.name + ",".join(listed.names)
 
 
-def _described(value: Any) -> dict[str, str]:
-    return {name: repr(field) for name, field in asdict(value).items()} | {
-        "type": value.__strawberry_definition__.name
-    }
-
-
-SCHEMA = strawberry.Schema(Query)
+STOCK = strawberry.Schema(Query)  # built before the engine sets any hook: strawberry's own
+ENGINE = strawberry.Schema(Query, config=EngineConfig())
+install_input_builders(ENGINE)
+STOCK_AFTER = strawberry.Schema(Query, config=StrawberryConfig())
 REF = str(uuid.UUID(int=7))
+QUERY = "query ($v: Value!) { value(value: $v) }"
 
 
 @pytest.mark.parametrize(
@@ -70,36 +76,22 @@ REF = str(uuid.UUID(int=7))
     ],
 )
 async def test_built_from_coerced_values_as_strawberry_builds_them(value: dict[str, Any]) -> None:
-    query = "query ($v: %s!) { %s(value: $v) }"
-    generic = await SCHEMA.execute(query % ("Generic", "generic"), variable_values={"v": value})
-    built = await SCHEMA.execute(query % ("Built", "built"), variable_values={"v": value})
+    answers = [
+        await schema.execute(QUERY, variable_values={"v": value})
+        for schema in (STOCK, ENGINE, STOCK_AFTER)
+    ]
 
-    assert generic.errors is None
-    assert built.errors is None
-    assert generic.data is not None
-    assert built.data is not None
-    assert {**generic.data["generic"], "type": "Built"} == built.data["built"]
-    assert built.data["built"]["ref"] == repr(uuid.UUID(REF))
+    assert [answer.errors for answer in answers] == [None, None, None]
+    stock, engine, stock_after = (answer.data for answer in answers)
+    assert stock == engine == stock_after
+    assert engine is not None
+    assert engine["value"]["ref"] == repr(uuid.UUID(REF))
     if value.get("at"):
-        assert built.data["built"]["at"].startswith("datetime.datetime(2026, 1, 2, 3, 4, 5, ")
+        assert engine["value"]["at"].startswith("datetime.datetime(2026, 1, 2, 3, 4, 5, ")
 
 
-@strawberry.input
-class Inner:
-    name: str
-
-
-def test_an_input_with_a_nested_input_is_refused() -> None:
-    with pytest.raises(TypeError, match=r"Outer\.inner"):
-
-        @from_coerced
-        @strawberry.input
-        class Outer:
-            inner: Inner
-
-    with pytest.raises(TypeError, match=r"Listed\.names"):
-
-        @from_coerced
-        @strawberry.input
-        class Listed:
-            names: list[str]
+def test_only_inputs_of_scalars_and_enums_are_built_by_the_engine() -> None:
+    assert get_object_definition(Value, strict=True).from_input is not None
+    assert get_object_definition(Inner, strict=True).from_input is not None
+    assert get_object_definition(Outer, strict=True).from_input is None
+    assert get_object_definition(Listed, strict=True).from_input is None

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from api import db
+from api.store import database as db
 from api.settings import Settings
-from api.view import TOO_MANY_CONNECTIONS
+from api.graphql.view import TOO_MANY_CONNECTIONS
 from models import DncEntry, DncEvent, EmailOutbox
 from tests.conftest import make_settings
 from tests.factories import add_input, make_tenant, number_held

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from api.dnc.entry_reads import EntryFilter
-from api.dnc.entry_reads import list_entries as list_entries_of
-from api.loaders import Loaders
-from api.observability import request_id
+from api.dnc import entries
+from api.graphql.dnc.rows import EntryRows
+from api.graphql.loaders import Loaders
+from api.logs import request_id
 from api.settings import Settings
 from models import Batch, CallRecord, DncEntry, DncReason, EmailOutbox, OutboxStatus, User
 from tests.factories import Tenant, make_batch, make_call, make_tenant
@@ -861,16 +861,16 @@ async def test_nested_objects_not_joined_are_loaded_when_asked(
     tenant = await make_tenant(settings)
     [entry] = await add_entries_with_calls(tenant, 1)
 
-    page = await list_entries_of(
+    page = await entries.list_entries(
         organization_id=tenant.organization.id,
-        where=EntryFilter(),
+        where=entries.conditions(entries.EntryFilter()),
         first=5,
         after=None,
-        selected=frozenset(),
-        loaders=Loaders(tenant.organization.id),
+        joined=frozenset(),
     )
 
-    [read] = page.entries
+    [row] = page.rows
+    read = EntryRows(page.read_at, frozenset(), Loaders(tenant.organization.id)).entry(row)
     batch, call, author, remover = await asyncio.gather(
         read.batch, read.call_record, read.added_by, as_awaitable(read.removed_by)
     )

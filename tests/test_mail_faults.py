@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from api import db
+from api.store import database as db
 from api.instants import utcnow
 from api.mail.delivery import deliver_due
 from api.settings import Settings

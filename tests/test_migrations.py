@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from api import db
+from api.store import database as db
 from tests.conftest import drop_postgres_database, new_postgres_database, require_postgres
 
 TABLES = {
@@ -108,7 +108,7 @@ def test_a_model_change_without_migration_is_detected(dialect: str, tmp_path: Pa
     script = textwrap.dedent(
         f"""
         import asyncio, pathlib
-        from api import db
+        from api.store import database as db
         db.MODEL_MODULES.append("drift_models")
         print(asyncio.run(db.make_migration({dialect!r}, "drift", pathlib.Path({str(root)!r}))))
         """

@@ -30,7 +30,7 @@ from jose import jwk, jwt
 
 from api.app import create_app
 from api.auth import MAX_TOKEN_LENGTH
-from api.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated
 from api.settings import MIN_HMAC_SECRET_BYTES, ConfigError, Settings
 from models import (
     Batch,

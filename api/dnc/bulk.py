@@ -15,15 +15,17 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
 
 from api.auth import Viewer
-from api.db import atomic, new_row
-from api.dnc.bulk_insert import insert_entries, insert_events
+from api.dnc.checks import check_expires_at, check_instant, check_note, parse_phone_number
 from api.dnc.errors import ValidationFailed
 from api.dnc.events import record
-from api.dnc.service import check_expires_at, check_instant, check_note, parse_phone_number
-from api.dnc.state import active_condition, expire_stale
+from api.dnc.state import expire_stale
 from api.instants import utcnow
 from api.mail import outbox
 from api.mail.messages import DncDigestNotice, dnc_digest_message
+from api.store.conditions import active_q
+from api.store.inserts import insert_entries, insert_events
+from api.store.rows import new_row
+from api.store.transactions import atomic
 from models import DncAction, DncChannel, DncEntry, DncEvent, DncReason, Organization
 
 MAX_ENTRIES = 10_000
@@ -129,7 +131,7 @@ async def _add_many(
         )
         on_list = {
             row.phone_number: row
-            for row in await DncEntry.filter(active_condition(checked_at))
+            for row in await DncEntry.filter(active_q(checked_at))
             .filter(organization_id=organization_id, phone_number__in=list(first_of))
             .using_db(conn)
         }

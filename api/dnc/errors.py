@@ -44,3 +44,7 @@ class AlreadyOnDnc(DncError):
     def __init__(self, entry: DncEntry) -> None:
         super().__init__(f"{entry.phone_number} is already on the Do-Not-Call list.")
         self.entry = entry
+
+
+class InvalidArgument(ValueError):
+    """A query's argument (a filter, a cursor, a number) cannot be used; nothing was read."""

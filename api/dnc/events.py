@@ -8,10 +8,19 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from api.db import new_row
-from api.errors import BadUserInput
-from api.pagination import Page, Position, bound, keyset_page
+from api.dnc.errors import InvalidArgument
+from api.dnc.pages import Position, bound
+from api.store.keyset import Page, keyset_page
+from api.store.rows import new_row
 from models import DncAction, DncChannel, DncEntry, DncEvent
+
+
+@dataclass(frozen=True)
+class Change:
+    """A committed change: the entry as it now is and the events to announce."""
+
+    entry: DncEntry
+    events: list[DncEvent]
 
 
 def record(
@@ -63,7 +72,7 @@ def _audit_condition(organization_id: uuid.UUID, where: AuditFilter) -> Q:
         try:
             conditions.append(Q(actor_id=uuid.UUID(where.actor_id)))
         except ValueError:
-            raise BadUserInput("`filter.actorId` is not a valid id.") from None
+            raise InvalidArgument("`filter.actorId` is not a valid id.") from None
     if where.since is not None:
         conditions.append(Q(at__gte=bound(where.since, "since")))
     if where.until is not None:
@@ -76,4 +85,5 @@ async def audit_page(
 ) -> Page[DncEvent]:
     """A page of the organization's events, newest first (at, then id)."""
     condition = _audit_condition(organization_id, where)
-    return await keyset_page(DncEvent, condition, time_field="at", first=first, after=after)
+    position = None if after is None else (after.at, after.id)
+    return await keyset_page(DncEvent, condition, time_field="at", first=first, after=position)

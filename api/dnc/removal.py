@@ -5,24 +5,15 @@ from __future__ import annotations
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from api.auth import Viewer
-from api.db import atomic
-from api.dnc.errors import ErrorCode, NotFound, ValidationFailed
-from api.dnc.events import record
-from api.dnc.service import Change, check_text, parse_phone_number
+from api.dnc.checks import check_reason, parse_phone_number
+from api.dnc.errors import ErrorCode, NotFound
+from api.dnc.events import Change, record
 from api.dnc.state import active_entry, expire_stale
 from api.instants import utcnow
 from api.mail import outbox
 from api.mail.messages import DncRemovedNotice, dnc_removed_message
+from api.store.transactions import atomic
 from models import DncAction, DncEntry, DncEntryStatus, DncEvent, Organization
-
-REASON_MAX_LENGTH = 2000
-
-
-def check_reason(reason: str) -> str:
-    text = reason.strip()
-    if not text:
-        raise ValidationFailed("reason", "A reason is required to remove a number.")
-    return check_text(text, "reason", max_length=REASON_MAX_LENGTH)
 
 
 async def remove_from_dnc(*, viewer: Viewer, phone_number: str, reason: str) -> Change:

@@ -1,4 +1,5 @@
-"""What "on the list" means: an ACTIVE entry whose expiry has not passed.
+"""What "on the list" means: an ACTIVE entry whose expiry has not passed (in SQL and for the
+ORM: `api.store.conditions`; for a row in hand: `status_at`).
 
 An ACTIVE row whose `expires_at` has passed already reads as EXPIRED everywhere; the worker
 (and any write that meets it first) then stores EXPIRED and appends the EXPIRED event, dated
@@ -12,16 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 
-from api.db import atomic
 from api.dnc.events import record
 from api.instants import utcnow
+from api.store.conditions import active_q, expiry_due_q
+from api.store.transactions import atomic
 from models import DncAction, DncEntry, DncEntryStatus, DncEvent
-
-
-def active_condition(now: datetime) -> Q:
-    return Q(status=DncEntryStatus.ACTIVE) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
 def status_at(status: DncEntryStatus, expires_at: datetime | None, now: datetime) -> DncEntryStatus:
@@ -34,7 +31,7 @@ def status_at(status: DncEntryStatus, expires_at: datetime | None, now: datetime
 async def active_entry(*, organization_id: uuid.UUID, phone_number: str) -> DncEntry | None:
     """The organization's ACTIVE entry for an E.164 number: the one that blocks calls."""
     return (
-        await DncEntry.filter(active_condition(utcnow()))
+        await DncEntry.filter(active_q(utcnow()))
         .filter(organization_id=organization_id, phone_number=phone_number)
         .first()
     )
@@ -52,7 +49,7 @@ async def expire_stale(
 
     The conditional update makes each expiry happen once, whoever gets there first.
     """
-    query = DncEntry.filter(status=DncEntryStatus.ACTIVE, expires_at__lte=now).using_db(conn)
+    query = DncEntry.filter(expiry_due_q(now)).using_db(conn)
     if organization_id is not None:
         query = query.filter(organization_id=organization_id)
     if phone_numbers is not None:

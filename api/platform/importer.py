@@ -14,8 +14,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from api.db import as_uuid
 from api.instants import as_utc
+from api.store.rows import as_uuid
 from models import Batch, CallRecord, Organization, User, UserRole
 
 SECTIONS = ("organizations", "users", "batches", "callRecords")

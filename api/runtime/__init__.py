@@ -1,0 +1,1 @@
+"""What each API process runs in the background: the worker and the live-event broker."""
