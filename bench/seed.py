@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from bench.dataset import Dataset, load_dataset
-from bench.numbers import SEED, e164
+from bench.phone_numbers import SEED, e164
 
 REASONS = ("CUSTOMER_REQUEST", "COMPLAINT", "WRONG_NUMBER", "LEGAL_REQUEST", "OTHER", None)
 TRANSCRIPT = "Agent: Hello, this is a courtesy call. Customer: Please stop calling this number."

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 # Run as `python bench/soak.py`, this folder comes first on sys.path, and a neighbour named like
-# a standard module (bench/numbers.py) would shadow it for every library imported below (E402).
+# a standard module would shadow it for every library imported below (E402).
 # The service's code is taken from this checkout, here and in the servers (PYTHONPATH).
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]

@@ -15,7 +15,7 @@ from api.pagination import Position, encode_cursor
 from bench import requests
 from bench.dataset import Dataset
 from bench.load import Call, Check, Plan, Reader, read_body
-from bench.numbers import NEW_BULK, NEW_SINGLE, UNLISTED, spelled
+from bench.phone_numbers import NEW_BULK, NEW_SINGLE, UNLISTED, spelled
 
 BASELINE_OFFSET = 25_000_000  # the baseline's new numbers never collide with the service's
 BULK_SIZE = 10_000
