@@ -26,7 +26,6 @@ sys.path[:] = [str(HERE.parent), *(p for p in sys.path if Path(p or ".").resolve
 import argparse
 import asyncio
 import contextlib
-import email.policy
 import json
 import os
 import random
@@ -36,24 +35,22 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.parser import BytesHeaderParser
 from typing import IO, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
 import phonenumbers
-from aiosmtpd.controller import Controller
 
 from api.auth import issue_token
 from api.settings import Settings
+from bench.mail import Delivery, SmtpSink
 
 ROOT = HERE.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/dnc_soak"
@@ -327,68 +324,6 @@ def build_world(rng: random.Random, numbers: Numbers) -> tuple[dict[str, OrgSpec
                     }
                 )
     return orgs, document
-
-
-# ---------------------------------------------------------------------------------------------
-# The SMTP sink: a real server that records every message and can refuse for a while.
-
-
-@dataclass(frozen=True)
-class Delivery:
-    message_id: str
-    recipients: tuple[str, ...]
-    subject: str
-    has_bcc: bool
-
-
-class SmtpSink:
-    def __init__(self, rng: random.Random) -> None:
-        self.port = free_port()
-        self.rng = rng
-        self.lock = threading.Lock()
-        self.deliveries: list[Delivery] = []
-        self.refusing = False
-        self.refused = Counter[str]()
-        self._controller: Any = None
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if self.refusing and self.rng.random() < 0.5:
-            with self.lock:
-                self.refused["RCPT 450"] += 1
-            return "450 4.2.1 soak: mailbox busy, try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.refusing:
-            with self.lock:
-                self.refused["DATA 451"] += 1
-            return "451 4.3.0 soak: try again later"
-        headers = BytesHeaderParser(policy=email.policy.default).parsebytes(envelope.content)
-        delivery = Delivery(
-            message_id=str(headers.get("Message-ID", "")).strip(),
-            recipients=tuple(envelope.rcpt_tos),
-            subject=" ".join(str(headers.get("Subject", "")).split()),
-            has_bcc="Bcc" in headers,
-        )
-        with self.lock:
-            self.deliveries.append(delivery)
-        return "250 Message accepted"
-
-    def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def received(self) -> list[Delivery]:
-        with self.lock:
-            return list(self.deliveries)
 
 
 # ---------------------------------------------------------------------------------------------
