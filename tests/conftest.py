@@ -20,8 +20,8 @@ import pytest
 from api.store import database as db
 from api.app import create_app
 from api.settings import Settings
-from tests.graphql import GraphQLClient
-from tests.smtp import SmtpSink
+from tests.support.client import GraphQLClient
+from tests.support.smtp import SmtpSink
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -14,9 +14,9 @@ from tortoise.exceptions import IntegrityError
 from api.store import database as db
 from api.settings import Settings
 from models import CallRecord, DncEntry, DncEntryStatus, EmailOutbox, UserRole
-from tests.factories import Tenant, add_input, make_batch, make_call, make_tenant, make_user
-from tests.graphql import GraphQLClient, assert_union
-from tests.smtp import SmtpSink
+from tests.support.factories import Tenant, add_input, make_batch, make_call, make_tenant, make_user
+from tests.support.client import GraphQLClient, assert_union
+from tests.support.smtp import SmtpSink
 
 ADD = """
 mutation Add($input: AddToDncInput!) {

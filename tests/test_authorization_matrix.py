@@ -37,8 +37,8 @@ from models import (
     UserRole,
 )
 from tests.conftest import make_settings
-from tests.factories import Tenant, add_input, make_call, make_tenant, token_for, us_number
-from tests.graphql import GraphQLClient, assert_union
+from tests.support.factories import Tenant, add_input, make_call, make_tenant, token_for, us_number
+from tests.support.client import GraphQLClient, assert_union
 
 
 class Outcome(StrEnum):

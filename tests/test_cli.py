@@ -30,10 +30,10 @@ from tests.conftest import (
     new_postgres_database,
     require_postgres,
 )
-from tests.graphql import GraphQLResponse, assert_error_code
+from tests.support.client import GraphQLResponse, assert_error_code
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-GRAPHIQL_NODE_MODULES = REPO_ROOT / "api" / "graphiql" / "node_modules"
+GRAPHIQL_NODE_MODULES = REPO_ROOT / "api" / "graphql" / "graphiql" / "node_modules"
 DIALECTS = ["sqlite", "postgres"]
 # Settings the outer shell may carry; each test states its own.
 CONFIG_PREFIXES = ("APP_ENV", "GRAPHIQL", "INTROSPECTION", "FIELD_SUGGESTIONS", "JWT_", "SMTP_")

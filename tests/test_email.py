@@ -24,7 +24,7 @@ from api.mail import outbox
 from api.settings import Settings
 from models import CallRecord, EmailOutbox, OutboxStatus, UserRole
 from tests.conftest import _truncate, make_settings
-from tests.factories import (
+from tests.support.factories import (
     Tenant,
     make_batch,
     make_call,
@@ -32,8 +32,8 @@ from tests.factories import (
     make_tenant,
     make_user,
 )
-from tests.graphql import GraphQLClient, assert_union
-from tests.smtp import Received, SmtpSink, free_port
+from tests.support.client import GraphQLClient, assert_union
+from tests.support.smtp import Received, SmtpSink, free_port
 
 T = TypeVar("T")
 

@@ -36,8 +36,8 @@ from api.store.pg_copy import CrlfRows
 from api.settings import Settings
 from models import DncChannel, DncEntry, DncEntryStatus, DncReason, User, UserRole
 from tests.conftest import TEST_SECRET, _truncate, make_settings
-from tests.factories import Tenant, make_tenant, make_user, token_for, us_number
-from tests.smtp import SmtpSink
+from tests.support.factories import Tenant, make_tenant, make_user, token_for, us_number
+from tests.support.smtp import SmtpSink
 
 HEADER = (
     "phone_number,status,reason,channel,note,requested_at,created_at,expires_at,removed_at,"

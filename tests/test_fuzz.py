@@ -53,8 +53,8 @@ from hypothesis_graphql import strategies as gql_st
 from api.app import create_app
 from api.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import Tenant, make_batch, make_call, make_tenant
-from tests.smtp import SmtpSink
+from tests.support.factories import Tenant, make_batch, make_call, make_tenant
+from tests.support.smtp import SmtpSink
 
 LONG_RUN = os.environ.get("FUZZ_EXAMPLES")
 SCHEMA_SDL = (Path(__file__).resolve().parent.parent / "schema.graphql").read_text()

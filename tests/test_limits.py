@@ -18,9 +18,9 @@ from api.settings import Settings
 from api.graphql.view import TOO_MANY_CONNECTIONS
 from models import DncEntry, DncEvent, EmailOutbox
 from tests.conftest import make_settings
-from tests.factories import add_input, make_tenant, number_held
-from tests.graphql import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
-from tests.smtp import SmtpSink
+from tests.support.factories import add_input, make_tenant, number_held
+from tests.support.client import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
+from tests.support.smtp import SmtpSink
 from tests.test_cli import Cli, serving
 from tests.test_http import serve
 from tests.test_subscriptions import (

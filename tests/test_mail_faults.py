@@ -27,9 +27,9 @@ from api.mail.delivery import deliver_due
 from api.settings import Settings
 from models import DncEntry, EmailOutbox, OutboxStatus, UserRole
 from tests.conftest import TEST_SECRET, _truncate, make_settings
-from tests.factories import Tenant, make_tenant, make_user
-from tests.graphql import GraphQLClient
-from tests.smtp import SilentServer, SmtpSink, free_port
+from tests.support.factories import Tenant, make_tenant, make_user
+from tests.support.client import GraphQLClient
+from tests.support.smtp import SilentServer, SmtpSink, free_port
 from tests.test_email import (
     ENTRY,
     add_ok,

@@ -18,10 +18,10 @@ import pytest
 from api.settings import Settings
 from models import DncEntry, EmailOutbox
 from tests.conftest import _truncate, make_settings
-from tests.factories import Tenant, add_input, make_tenant, number_held
-from tests.graphql import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
-from tests.proxy import Proxy
-from tests.smtp import SmtpSink
+from tests.support.factories import Tenant, add_input, make_tenant, number_held
+from tests.support.client import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
+from tests.support.proxy import Proxy
+from tests.support.smtp import SmtpSink
 from tests.test_http import serve
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)

@@ -1,7 +1,7 @@
 from api.settings import Settings
-from tests.factories import make_tenant
-from tests.graphql import GraphQLClient, assert_union
-from tests.smtp import SmtpSink
+from tests.support.factories import make_tenant
+from tests.support.client import GraphQLClient, assert_union
+from tests.support.smtp import SmtpSink
 
 ADD = """
 mutation Add($input: AddToDncInput!) {

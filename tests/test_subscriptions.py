@@ -35,7 +35,7 @@ from tests.conftest import (
     new_postgres_database,
     require_postgres,
 )
-from tests.graphql import GraphQLResponse, assert_union
+from tests.support.client import GraphQLResponse, assert_union
 from tests.test_cli import Cli, serving
 
 PROTOCOL = Subprotocol("graphql-transport-ws")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from api.settings import Settings
-from tests.factories import Tenant, make_tenant
+from tests.support.factories import Tenant, make_tenant
 
 ADD = "mutation Add($input: AddToDncInput!) { addToDnc(input: $input) { __typename } }"
 ME = "query Me { me { id email role } }"

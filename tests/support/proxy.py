@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.smtp import free_port
+from tests.support.smtp import free_port
 
 
 class Proxy:
