@@ -17,9 +17,9 @@ import asyncpg
 import httpx
 import pytest
 
-from api.store import database as db
 from api.app import create_app
 from api.settings import Settings
+from api.store import database as db
 from tests.support.client import GraphQLClient
 from tests.support.smtp import SmtpSink
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from api.store import database as db
 from api.settings import Settings
+from api.store import database as db
 from models import CallRecord, DncEntry, DncEntryStatus, EmailOutbox, UserRole
-from tests.support.factories import Tenant, add_input, make_batch, make_call, make_tenant, make_user
 from tests.support.client import GraphQLClient, assert_union
+from tests.support.factories import Tenant, add_input, make_batch, make_call, make_tenant, make_user
 from tests.support.smtp import SmtpSink
 
 ADD = """

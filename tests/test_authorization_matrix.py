@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Message
 
-from api.graphql import graphiql
 from api.app import create_app
 from api.auth import issue_token
+from api.graphql import graphiql
 from api.graphql.schema import build_schema
 from api.settings import Settings
 from models import (
@@ -37,8 +37,8 @@ from models import (
     UserRole,
 )
 from tests.conftest import make_settings
-from tests.support.factories import Tenant, add_input, make_call, make_tenant, token_for, us_number
 from tests.support.client import GraphQLClient, assert_union
+from tests.support.factories import Tenant, add_input, make_call, make_tenant, token_for, us_number
 
 
 class Outcome(StrEnum):

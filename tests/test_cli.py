@@ -21,8 +21,8 @@ import httpx
 import pytest
 from jose import jwt
 
-from api.store import database as db
 from api.platform.importer import import_document
+from api.store import database as db
 from models import Batch, CallRecord, Organization, User
 from tests.conftest import (
     TEST_SECRET,

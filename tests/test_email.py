@@ -18,12 +18,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from api.store import database as db
 from api.app import create_app
 from api.mail import outbox
 from api.settings import Settings
+from api.store import database as db
 from models import CallRecord, EmailOutbox, OutboxStatus, UserRole
 from tests.conftest import _truncate, make_settings
+from tests.support.client import GraphQLClient, assert_union
 from tests.support.factories import (
     Tenant,
     make_batch,
@@ -32,7 +33,6 @@ from tests.support.factories import (
     make_tenant,
     make_user,
 )
-from tests.support.client import GraphQLClient, assert_union
 from tests.support.smtp import Received, SmtpSink, free_port
 
 T = TypeVar("T")

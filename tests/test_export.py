@@ -28,12 +28,12 @@ import httpx
 import pytest
 import uvicorn
 
-from api.store import database as db
 from api.app import create_app
 from api.dnc.export import parse_status, write_export
+from api.settings import Settings
+from api.store import database as db
 from api.store.export import csv_chunks
 from api.store.pg_copy import CrlfRows
-from api.settings import Settings
 from models import DncChannel, DncEntry, DncEntryStatus, DncReason, User, UserRole
 from tests.conftest import TEST_SECRET, _truncate, make_settings
 from tests.support.factories import Tenant, make_tenant, make_user, token_for, us_number

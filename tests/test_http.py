@@ -13,8 +13,8 @@ import pytest
 from api.app import create_app
 from api.settings import Settings
 from tests.conftest import make_settings
-from tests.support.factories import add_input, make_tenant
 from tests.support.client import GraphQLClient, assert_error_code
+from tests.support.factories import add_input, make_tenant
 from tests.support.smtp import SmtpSink
 
 DASHBOARD = "https://dashboard.example.com"

@@ -26,8 +26,8 @@ from models import (
     User,
     UserRole,
 )
-from tests.support.factories import Tenant, add_input, make_tenant, make_user, token_for
 from tests.support.client import GraphQLClient, assert_error_code, assert_union
+from tests.support.factories import Tenant, add_input, make_tenant, make_user, token_for
 from tests.support.smtp import SmtpSink
 
 ENTRY_FIELDS = """

@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from api.store import database as db
-from api.settings import Settings
 from api.graphql.view import TOO_MANY_CONNECTIONS
+from api.settings import Settings
+from api.store import database as db
 from models import DncEntry, DncEvent, EmailOutbox
 from tests.conftest import make_settings
-from tests.support.factories import add_input, make_tenant, number_held
 from tests.support.client import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
+from tests.support.factories import add_input, make_tenant, number_held
 from tests.support.smtp import SmtpSink
 from tests.test_cli import Cli, serving
 from tests.test_http import serve

@@ -23,8 +23,8 @@ from api.graphql.loaders import Loaders
 from api.logs import request_id
 from api.settings import Settings
 from models import Batch, CallRecord, DncEntry, DncReason, EmailOutbox, OutboxStatus, User
-from tests.support.factories import Tenant, make_batch, make_call, make_tenant
 from tests.support.client import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
+from tests.support.factories import Tenant, make_batch, make_call, make_tenant
 from tests.support.smtp import SmtpSink
 
 ENTRIES = """

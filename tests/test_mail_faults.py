@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.store import database as db
 from api.instants import utcnow
 from api.mail.delivery import deliver_due
 from api.settings import Settings
+from api.store import database as db
 from models import DncEntry, EmailOutbox, OutboxStatus, UserRole
 from tests.conftest import TEST_SECRET, _truncate, make_settings
-from tests.support.factories import Tenant, make_tenant, make_user
 from tests.support.client import GraphQLClient
+from tests.support.factories import Tenant, make_tenant, make_user
 from tests.support.smtp import SilentServer, SmtpSink, free_port
 from tests.test_email import (
     ENTRY,

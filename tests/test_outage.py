@@ -18,8 +18,8 @@ import pytest
 from api.settings import Settings
 from models import DncEntry, EmailOutbox
 from tests.conftest import _truncate, make_settings
-from tests.support.factories import Tenant, add_input, make_tenant, number_held
 from tests.support.client import GraphQLClient, GraphQLResponse, assert_error_code, assert_union
+from tests.support.factories import Tenant, add_input, make_tenant, number_held
 from tests.support.proxy import Proxy
 from tests.support.smtp import SmtpSink
 from tests.test_http import serve

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from tests.conftest import drop_postgres_database, new_postgres_database, require_postgres
-from tests.support.factories import number_held, us_number
 from tests.support.client import assert_union
+from tests.support.factories import number_held, us_number
 from tests.support.smtp import SmtpSink, free_port
 from tests.test_cli import Cli, serving
 from tests.test_subscriptions import ADD, Org, seed

@@ -1,6 +1,6 @@
 from api.settings import Settings
-from tests.support.factories import make_tenant
 from tests.support.client import GraphQLClient, assert_union
+from tests.support.factories import make_tenant
 from tests.support.smtp import SmtpSink
 
 ADD = """

@@ -12,8 +12,8 @@ import pytest
 from api.settings import Settings
 from models import DncEntry, DncEntryStatus, User, UserRole
 from tests.conftest import make_settings
-from tests.support.factories import Tenant, add_input, make_tenant, make_user, token_for
 from tests.support.client import GraphQLClient, assert_union
+from tests.support.factories import Tenant, add_input, make_tenant, make_user, token_for
 from tests.support.smtp import SmtpSink
 from tests.test_authorization_matrix import Socket
 

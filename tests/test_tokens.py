@@ -43,6 +43,7 @@ from models import (
     UserRole,
 )
 from tests.conftest import TEST_SECRET, _truncate, make_settings
+from tests.support.client import GraphQLClient, GraphQLResponse
 from tests.support.factories import (
     make_batch,
     make_call,
@@ -51,7 +52,6 @@ from tests.support.factories import (
     make_user,
     token_for,
 )
-from tests.support.client import GraphQLClient, GraphQLResponse
 from tests.support.smtp import SmtpSink
 from tests.test_cli import Cli, assert_refused, free_port, serving
 from tests.test_subscriptions import (

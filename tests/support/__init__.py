@@ -1,1 +1,1 @@
-"""What the tests share: the GraphQL client, the operations, factories, an SMTP server, a TCP proxy."""
+"""What tests share: the GraphQL client, the operations, factories, SMTP, a TCP proxy."""
