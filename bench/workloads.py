@@ -11,7 +11,8 @@ from typing import Literal
 import aiohttp
 import asyncpg
 
-from api.pagination import Position, encode_cursor
+from api.dnc.pages import Position
+from api.graphql.cursors import encode_cursor
 from bench import requests
 from bench.dataset import Dataset
 from bench.load import Call, Check, Plan, Reader, read_body

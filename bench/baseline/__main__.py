@@ -6,7 +6,7 @@ import argparse
 
 import uvicorn
 
-from api.observability import configure_logging
+from api.logs import configure_logging
 from bench.baseline import create_app
 
 
