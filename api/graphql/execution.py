@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,9 @@ from strawberry.extensions import (
     max_aliases,
     query_depth_limiter,
 )
-from strawberry.types import ExecutionContext
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from api.graphql.errors import (
     BAD_USER_INPUT,
@@ -84,7 +86,8 @@ class OneOperation(SchemaExtension):
     """`several_operations` refused as a validation error."""
 
     def on_validate(self) -> Iterator[None]:
-        yield
+        # Before strawberry reads the validation's outcome (the hook's first half): after the
+        # validation cache, which has set the rules' errors by then.
         context = self.execution_context
         document = context.graphql_document
         # `operation_name` falls back to the first operation's; what the client sent is this.
@@ -96,6 +99,7 @@ class OneOperation(SchemaExtension):
         ):
             error = GraphQLError(ONE_OPERATION, extensions={"code": GRAPHQL_VALIDATION_FAILED})
             context.pre_execution_errors = [error]
+        yield
 
 
 def stock_extensions(rules: DocumentRules) -> list[Any]:
@@ -120,6 +124,14 @@ def _code_of_uncoded(error: GraphQLError, *, executed: bool) -> str:
     return BAD_USER_INPUT  # variables that do not coerce to their declared types
 
 
+def without_subscriptions(allowed: Iterable[OperationType] | None) -> set[OperationType]:
+    """The operation types `execute` may run: subscriptions are served over
+    graphql-transport-ws only, so one sent over HTTP is refused (400) before it runs."""
+    types = set(allowed or DEFAULT_ALLOWED_OPERATION_TYPES)
+    types.discard(OperationType.SUBSCRIPTION)
+    return types
+
+
 class Schema(strawberry.Schema):
     """Logs unexpected errors with their traceback (and request id), expected ones briefly.
 
@@ -127,6 +139,27 @@ class Schema(strawberry.Schema):
     suggestions off, every "Did you mean ...?" goes (strawberry only trims those of unknown
     fields; unknown arguments, input fields, enum values and types suggest too).
     """
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Strawberry's, never a subscription (`without_subscriptions`)."""
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types=without_subscriptions(allowed_operation_types),
+            operation_extensions=operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

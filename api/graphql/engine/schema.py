@@ -16,7 +16,6 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
@@ -24,7 +23,7 @@ from strawberry.utils.operation import get_operation_type
 from api.graphql.engine.documents import parse_query, validate_query
 from api.graphql.engine.executor import Executor
 from api.graphql.errors import mask_unexpected
-from api.graphql.execution import DocumentRules, Schema
+from api.graphql.execution import DocumentRules, Schema, without_subscriptions
 from api.graphql.metrics import observe_operation
 
 
@@ -52,8 +51,7 @@ class FastSchema(Schema):
         extension hook of every request, a third of a short request's CPU. Subscriptions are
         served over graphql-transport-ws only, by strawberry with the same rules as extensions.
         """
-        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
-        allowed.discard(OperationType.SUBSCRIPTION)
+        allowed = without_subscriptions(allowed_operation_types)
         if not query:
             raise MissingQueryError
         started = time.perf_counter()
