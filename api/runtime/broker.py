@@ -19,7 +19,6 @@ import asyncpg
 
 from api.settings import Settings
 from api.store import notify
-from api.store.database import dialect_of
 from api.store.rows import as_uuid
 from models import DncEvent
 
@@ -66,7 +65,7 @@ class EventBroker:
 
     @property
     def uses_notify(self) -> bool:
-        return dialect_of(self.settings.database_url) == "postgres"
+        return notify.available(self.settings.database_url)
 
     async def start(self) -> None:
         if self.uses_notify:

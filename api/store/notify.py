@@ -8,7 +8,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from api.store.database import connection
+from api.store.database import connection, dialect_of
+
+
+def available(database_url: str) -> bool:
+    """Whether the database can announce changes to other processes (PostgreSQL can; SQLite,
+    one process per file, cannot and needs not)."""
+    return dialect_of(database_url) == "postgres"
 
 
 async def send(channel: str, payloads: Sequence[str]) -> None:
