@@ -188,3 +188,19 @@ def gql(http: httpx.AsyncClient) -> GraphQLClient:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def rsa_keys() -> tuple[str, str]:
+    """An RSA (private PEM, public PEM) pair for the session's RS256 tests."""
+    from tests.support.tokens import rsa_pems  # here: tests.support.tokens imports this module
+
+    return rsa_pems()
+
+
+@pytest.fixture(scope="session")
+def ec_keys() -> tuple[str, str]:
+    """A P-256 (private PEM, public PEM) pair for the session's ES256 tests."""
+    from tests.support.tokens import ec_pems
+
+    return ec_pems()

@@ -89,3 +89,12 @@ query History($phoneNumber: String!) {
 """
 
 ME = "query Me { me { id email role } }"
+
+# The feed of changes, as the dashboard subscribes to it over graphql-transport-ws.
+DNC_EVENTS = (
+    "subscription { dncEvents { id action phoneNumber at channel reason actor { id email } "
+    "entry { id status } } }"
+)
+
+# The smallest introspection: for tests of whether introspection answers, not of the schema.
+INTROSPECTION = "{ __schema { queryType { name } } }"

@@ -1,0 +1,1 @@
+"""api/auth.py as units: bearer tokens decoded and checked without a database or a request."""

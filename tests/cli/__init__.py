@@ -1,0 +1,1 @@
+"""`dnc-api`, run as an operator runs it: one module per command."""

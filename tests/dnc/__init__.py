@@ -1,0 +1,1 @@
+"""Fast unit tests of the DNC rules in api/dnc."""

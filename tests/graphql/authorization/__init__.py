@@ -1,0 +1,1 @@
+"""Who may do what to whose data: the authorization matrix, its callers and its probes."""

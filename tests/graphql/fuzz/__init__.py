@@ -1,0 +1,1 @@
+"""Fuzzing the whole GraphQL endpoint over HTTP (hypothesis): operations and the HTTP layer."""

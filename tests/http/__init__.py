@@ -1,0 +1,1 @@
+"""The HTTP routes beside GraphQL: the CSV export."""

@@ -1,0 +1,1 @@
+"""The running service: graceful shutdown, and the database going away under it."""
