@@ -72,7 +72,8 @@ def mask_unexpected(errors: list[GraphQLError]) -> list[GraphQLError]:
 
 
 class MaskUnexpectedErrors(MaskErrors):
-    """`mask_unexpected` for the operations of a socket (strawberry runs those itself)."""
+    """`mask_unexpected` for the operations strawberry runs itself (all of them on the stock
+    path; a socket's or a GET's on the engine)."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not is_expected(error))

@@ -68,7 +68,8 @@ def _series(operation: str, outcome: str) -> tuple[Counter, Histogram]:
 
 
 class OperationMetrics(SchemaExtension):
-    """`observe_operation` for the operations of a socket (strawberry runs those itself)."""
+    """`observe_operation` for the operations strawberry runs itself (all of them on the stock
+    path; a socket's or a GET's on the engine)."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
